@@ -1,0 +1,71 @@
+"""Open the metrics store for reading from any process.
+
+CLICKHOUSE_URL set -> the ClickHouse server. Otherwise the embedded chDB: through the owner
+process's read-only endpoint when the metrics projection runs, or directly when it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from projections.metrics_store import ChdbStore, MetricsStoreError, ServerStore
+from streams.settings import Settings
+
+
+class MetricsReader(Protocol):
+    database: str
+
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    def describe(self) -> str: ...
+
+
+class HttpReader:
+    """Reads through the chDB owner's endpoint (projections.metrics_http)."""
+
+    def __init__(self, port: int, database: str) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.database = database
+
+    def ping(self, timeout: float = 1.0) -> str:
+        with urllib.request.urlopen(f"{self.base}/ping", timeout=timeout) as resp:
+            return resp.read().decode()
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        req = urllib.request.Request(f"{self.base}/query", data=sql.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                body = resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise MetricsStoreError(f"metrics endpoint: {exc.read().decode()}") from exc
+        return [json.loads(line) for line in body.splitlines() if line]
+
+    def describe(self) -> str:
+        return f"{self.ping()} (via the metrics projection on {self.base})"
+
+
+@contextmanager
+def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
+    if settings.clickhouse_url:
+        store = ServerStore(settings.clickhouse_url, settings.clickhouse_database)
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    http = HttpReader(settings.metrics_port, settings.clickhouse_database)
+    try:
+        http.ping()
+    except OSError:
+        store = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5)
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    yield http

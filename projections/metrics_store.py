@@ -1,0 +1,184 @@
+"""The metrics store: one contract, two backends, one SQL dialect (ClickHouse's).
+
+- `ChdbStore`: ClickHouse as an in-process library (chDB), persistent on disk. Only one
+  process may open a chDB directory; that process (the metrics projection) serves read-only
+  queries to the others over `metrics_http`.
+- `ServerStore`: a ClickHouse server named by CLICKHOUSE_URL, through clickhouse-connect.
+
+Invariant (idempotent inserts): `insert_rows` with the same `dedup_token` twice stores the
+rows once. Tables are MergeTree with `non_replicated_deduplication_window`, and every insert
+carries `insert_deduplication_token` (kept across restarts by ClickHouse itself).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEDUP_WINDOW = 10_000
+
+STEP_METRICS_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.step_metrics (
+    event_id String,
+    tenant_id String,
+    step LowCardinality(String),
+    topic String,
+    partition UInt32,
+    offset UInt64,
+    ok UInt8,
+    error_kind LowCardinality(String),
+    ingested_at DateTime64(3, 'UTC'),
+    processed_at DateTime64(3, 'UTC'),
+    latency_ms Float64,
+    text_chars UInt32,
+    entities Map(String, UInt32)
+) ENGINE = MergeTree
+ORDER BY (tenant_id, step, processed_at, event_id)
+SETTINGS non_replicated_deduplication_window = {window}
+"""
+
+
+class MetricsStoreError(RuntimeError):
+    """The metrics store refused or failed a statement."""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def insert_sql(db: str, table: str, dedup_token: str) -> str:
+    return (f"INSERT INTO {db}.{table} SETTINGS insert_deduplication_token={_quote(dedup_token)} "
+            f"FORMAT JSONEachRow")
+
+
+def rows_to_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    return "\n".join(json.dumps(r, separators=(",", ":"), default=str) for r in rows)
+
+
+class MetricsStore(ABC):
+    """Contract every metrics backend keeps (tests/integration/test_metrics_store_contract.py)."""
+
+    database: str
+
+    def ensure_schema(self) -> None:
+        self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        self.command(STEP_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
+
+    @abstractmethod
+    def command(self, sql: str) -> None: ...
+
+    @abstractmethod
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def insert_rows(self, table: str, rows: list[Mapping[str, Any]], dedup_token: str) -> None:
+        """Insert `rows` as one block, deduplicated by `dedup_token`."""
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def stored_offsets(self, table: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+        """Next offset to read per (topic, partition), from the rows already stored."""
+        names = ", ".join(_quote(t) for t in topics)
+        rows = self.query(
+            f"SELECT topic, partition, max(offset) AS last FROM {self.database}.{table} "
+            f"WHERE topic IN ({names}) GROUP BY topic, partition")
+        return {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in rows}
+
+    def __enter__(self) -> MetricsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ChdbStore(MetricsStore):
+    """Embedded ClickHouse (chDB) at `path`. Thread-safe; one process per directory."""
+
+    def __init__(self, path: Path, database: str, open_timeout: float = 30.0) -> None:
+        from chdb import session
+
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.database = database
+        self._lock = threading.Lock()
+        deadline = time.monotonic() + open_timeout
+        while True:
+            try:
+                self._session = session.Session(str(path))
+                break
+            except Exception as exc:  # the directory is locked by another process
+                if time.monotonic() >= deadline:
+                    raise MetricsStoreError(
+                        f"cannot open chDB at {path} (is another process holding it?): {exc}"
+                    ) from exc
+                time.sleep(0.5)
+
+    def command(self, sql: str) -> None:
+        self.query(sql)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                res = self._session.query(sql, "JSONEachRow")
+            except Exception as exc:
+                raise MetricsStoreError(f"chDB: {exc}") from exc
+        text = res.bytes().decode() if res is not None else ""
+        return [json.loads(line) for line in text.splitlines() if line]
+
+    def insert_rows(self, table: str, rows: list[Mapping[str, Any]], dedup_token: str) -> None:
+        if rows:
+            self.command(insert_sql(self.database, table, dedup_token) + "\n" + rows_to_json(rows))
+
+    def describe(self) -> str:
+        return f"chDB at {self.path}"
+
+    def close(self) -> None:
+        with self._lock:
+            self._session.close()
+
+
+class ServerStore(MetricsStore):
+    """A ClickHouse server (CLICKHOUSE_URL, e.g. http://default:@127.0.0.1:8123)."""
+
+    def __init__(self, url: str, database: str) -> None:
+        import clickhouse_connect
+
+        u = urlparse(url)
+        self.url = f"{u.scheme}://{u.hostname}:{u.port or 8123}"
+        self.database = database
+        self._client = clickhouse_connect.get_client(
+            host=u.hostname, port=u.port or 8123, username=u.username or "default",
+            password=u.password or "", secure=u.scheme == "https")
+
+    def command(self, sql: str) -> None:
+        try:
+            self._client.command(sql)
+        except Exception as exc:
+            raise MetricsStoreError(f"ClickHouse: {exc}") from exc
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        try:
+            raw = self._client.raw_query(sql, fmt="JSONEachRow")
+        except Exception as exc:
+            raise MetricsStoreError(f"ClickHouse: {exc}") from exc
+        return [json.loads(line) for line in raw.decode().splitlines() if line]
+
+    def insert_rows(self, table: str, rows: list[Mapping[str, Any]], dedup_token: str) -> None:
+        if rows:
+            self.command(insert_sql(self.database, table, dedup_token) + "\n" + rows_to_json(rows))
+
+    def describe(self) -> str:
+        return f"ClickHouse server {self.url}"
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,289 @@
+"""Pydantic models of every event the product carries. The Avro schemas in schemas/avro/ are
+generated from these (`auterity schemas export`) and checked for drift and backward
+compatibility by the test suite.
+
+Invariants enforced here:
+- every event has a non-empty `event_id`, a non-empty `tenant_id` (the dealership),
+  a timezone-aware `occurred_at` and a `schema_version`;
+- events are immutable once built (`frozen`), and unknown fields are rejected.
+Free-form structures (workflow definitions, interface definitions, agent I/O) travel as JSON
+strings so the Avro schemas stay stable while their own JSON schemas evolve.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Channel = Literal["chat", "sms", "email", "phone", "web", "other"]
+SenderRole = Literal["customer", "agent", "system", "bot"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """A nested Avro record (not an event on its own).
+
+    Invariant: timestamps hold whole milliseconds (Avro timestamp-millis), so an event
+    round-trips through the wire format unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _millisecond_timestamps(cls, v: object) -> object:
+        if isinstance(v, datetime):
+            return v.replace(microsecond=v.microsecond // 1000 * 1000)
+        return v
+
+
+class Event(Record):
+    """Fields every event carries."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    tenant_id: str = Field(min_length=1, max_length=128, description="the dealership")
+    occurred_at: AwareDatetime
+    schema_version: int = 1
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("tenant_id is blank")
+        return v
+
+
+class EntityFinding(Record):
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+class ConversationMessageRaw(Event):
+    """A message from a CRM chat/SMS/email thread, as the dealership system sent it (raw PII)."""
+
+    conversation_id: str = Field(min_length=1)
+    channel: Channel = "chat"
+    sender_role: SenderRole = "customer"
+    user_id: str | None = None
+    source_system: str = "crm"
+    text: str
+    ingested_at: AwareDatetime | None = None
+
+
+class ConversationMessageRedacted(Event):
+    """The same message after PII redaction: pseudonyms replace every finding."""
+
+    source_event_id: str
+    conversation_id: str
+    channel: Channel = "chat"
+    sender_role: SenderRole = "customer"
+    user_id: str | None = None
+    source_system: str = "crm"
+    redacted_text: str
+    entities: list[EntityFinding] = Field(default_factory=list)
+    ingested_at: AwareDatetime | None = None
+    redacted_at: AwareDatetime
+    redaction_ms: float = 0.0
+
+
+class WorkflowRequest(Event):
+    conversation_id: str
+    user_id: str | None = None
+    redacted_text: str
+    workflow_id: str | None = None
+    source_event_id: str | None = None
+
+
+class RequirementAnalysis(Event):
+    request_event_id: str
+    conversation_id: str | None = None
+    intent: str
+    domain: str
+    channels: list[str] = Field(default_factory=list)
+    timing: str | None = None
+    entities: dict[str, str] = Field(default_factory=dict)
+    requirements: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    success_criteria: list[str] = Field(default_factory=list)
+    confidence: float = 0.0
+
+
+class GeneratedWorkflow(Event):
+    workflow_id: str
+    analysis_event_id: str | None = None
+    user_id: str | None = None
+    name: str
+    description: str = ""
+    requirements_json: str = "{}"
+    definition_json: str
+    generation_metadata_json: str = "{}"
+    valid: bool
+    errors: list[str] = Field(default_factory=list)
+    status: str = "draft"
+
+
+class GeneratedInterface(Event):
+    interface_id: str
+    workflow_id: str
+    definition_json: str
+    component_metadata_json: str = "{}"
+
+
+class DocumentUploaded(Event):
+    document_id: str
+    filename: str = ""
+    content_type: str
+    size_bytes: int
+    sha256: str
+    blob_ref: str | None = None
+    inline_bytes: bytes | None = None
+    document_kind: str | None = None
+
+
+class DocumentExtracted(Event):
+    document_id: str
+    source_event_id: str
+    redacted_text: str
+    confidence: float
+    pages: int
+    fields: dict[str, str | None] = Field(default_factory=dict)
+    blocks_json: str = "[]"
+    processing_ms: float = 0.0
+
+
+class CallRecorded(Event):
+    call_id: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    blob_ref: str | None = None
+    inline_bytes: bytes | None = None
+    duration_s: float | None = None
+    direction: Literal["inbound", "outbound"] = "inbound"
+
+
+class TranscriptSegment(Record):
+    start: float
+    end: float
+    speaker: str
+    redacted_text: str
+    sentiment: float | None = None
+
+
+class ActionItem(Record):
+    task: str
+    assignee: str | None = None
+    deadline: str | None = None
+    priority: str = "medium"
+
+
+class CallAnalyzed(Event):
+    call_id: str
+    source_event_id: str
+    redacted_transcript: str
+    language: str = "en"
+    segments: list[TranscriptSegment] = Field(default_factory=list)
+    sentiment: float | None = None
+    summary: str = ""
+    action_items: list[ActionItem] = Field(default_factory=list)
+    score_json: str = "{}"
+    processing_ms: float = 0.0
+
+
+class AgentTaskRequested(Event):
+    task_id: str
+    agent_type: str
+    task_type: str
+    input_json: str
+    workflow_id: str | None = None
+    user_id: str | None = None
+
+
+class AgentTaskCompleted(Event):
+    task_id: str
+    agent_type: str
+    task_type: str
+    status: Literal["completed", "failed"]
+    output_json: str = "{}"
+    execution_ms: float = 0.0
+    confidence: float | None = None
+    error: str | None = None
+
+
+class ModelUsage(Event):
+    """One AI model call (cache hits, failures and fallbacks included)."""
+
+    user_id: str | None = None
+    operation: str
+    model: str
+    provider: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    success: bool = True
+    error_class: str | None = None
+    cache_hit: bool = False
+
+
+class Alert(Event):
+    alert_id: str
+    rule: str
+    severity: Literal["info", "warning", "critical"] = "warning"
+    message: str
+    metric: str | None = None
+    value: float | None = None
+
+
+class AuditRecord(Event):
+    actor: str
+    action: str
+    resource: str
+    resource_id: str | None = None
+    details_json: str = "{}"
+
+
+class DeadLetter(Event):
+    """An event a step could not process, with why and where it came from.
+
+    The original bytes are kept (`payload`) so `auterity dlq replay` can resend them; the DLQ
+    is therefore a raw-layer topic, readable only by operators.
+    """
+
+    error_kind: str
+    error: str
+    step: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_key: bytes | None = None
+    payload: bytes = b""
+    payload_size: int = 0
+    payload_truncated: bool = False
+
+
+EVENT_MODELS: tuple[type[Event], ...] = (
+    ConversationMessageRaw,
+    ConversationMessageRedacted,
+    WorkflowRequest,
+    RequirementAnalysis,
+    GeneratedWorkflow,
+    GeneratedInterface,
+    DocumentUploaded,
+    DocumentExtracted,
+    CallRecorded,
+    CallAnalyzed,
+    AgentTaskRequested,
+    AgentTaskCompleted,
+    ModelUsage,
+    Alert,
+    AuditRecord,
+    DeadLetter,
+)

@@ -1,0 +1,141 @@
+"""Topic catalog: every topic's name, event type, key, partitions and retention.
+
+Invariants:
+- a topic carries exactly one event type (its `model`), keyed as `key` says, so all events of
+  one conversation/document/call land in one partition, in order;
+- topics marked `raw_pii` hold unredacted text: only the PII redaction step may read them
+  (checked by `assert_raw_readers`, called when the Faust app wires its agents).
+Topics are created idempotently with confluent-kafka's AdminClient (`ensure_topics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas import events
+from streams.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    suffix: str
+    model: type[events.Event]
+    key: str
+    partitions: int = 3
+    retention_ms: int = 7 * DAY_MS
+    compacted: bool = False
+    raw_pii: bool = False
+    readers: tuple[str, ...] = field(default=())
+    description: str = ""
+
+    def name(self, settings: Settings) -> str:
+        return f"{settings.topic_prefix}{self.suffix}"
+
+    def config(self, settings: Settings) -> dict[str, str]:
+        cfg = {
+            "retention.ms": str(self.retention_ms),
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "max.message.bytes": str(settings.max_message_bytes + 65536),
+        }
+        return cfg
+
+
+PII_STEP = "pii_redaction"
+
+CONVERSATIONS_RAW = TopicSpec(
+    "conversations.raw", events.ConversationMessageRaw, "conversation_id", raw_pii=True,
+    readers=(PII_STEP,), description="CRM chat/SMS/email messages as sent (raw PII)")
+CONVERSATIONS_REDACTED = TopicSpec(
+    "conversations.redacted", events.ConversationMessageRedacted, "conversation_id",
+    description="messages with PII replaced by per-conversation pseudonyms")
+WORKFLOW_REQUESTS = TopicSpec(
+    "workflow.requests", events.WorkflowRequest, "conversation_id",
+    description="redacted requests for the workflow builder")
+REQUIREMENTS_ANALYZED = TopicSpec(
+    "requirements.analyzed", events.RequirementAnalysis, "conversation_id",
+    description="requirement analyses of workflow requests")
+WORKFLOWS_GENERATED = TopicSpec(
+    "workflows.generated", events.GeneratedWorkflow, "workflow_id", compacted=True,
+    retention_ms=-1, description="validated generated workflows (latest per id)")
+INTERFACES_GENERATED = TopicSpec(
+    "interfaces.generated", events.GeneratedInterface, "workflow_id", compacted=True,
+    retention_ms=-1, description="interfaces generated for workflows")
+DOCUMENTS_UPLOADED = TopicSpec(
+    "documents.uploaded", events.DocumentUploaded, "document_id", raw_pii=True,
+    readers=("ocr",), description="uploaded scans/PDFs (by blob reference or inline)")
+DOCUMENTS_EXTRACTED = TopicSpec(
+    "documents.extracted", events.DocumentExtracted, "document_id",
+    description="redacted OCR text and extracted fields")
+CALLS_RECORDED = TopicSpec(
+    "calls.recorded", events.CallRecorded, "call_id", raw_pii=True,
+    readers=("voice",), description="call recordings (by blob reference or inline)")
+CALLS_ANALYZED = TopicSpec(
+    "calls.analyzed", events.CallAnalyzed, "call_id",
+    description="redacted transcripts with call analysis")
+AGENT_TASKS_REQUESTED = TopicSpec(
+    "agent.tasks.requested", events.AgentTaskRequested, "task_id",
+    description="multi-agent task requests")
+AGENT_TASKS_COMPLETED = TopicSpec(
+    "agent.tasks.completed", events.AgentTaskCompleted, "task_id",
+    description="multi-agent task results")
+MODEL_USAGE = TopicSpec(
+    "model.usage", events.ModelUsage, "tenant_id", retention_ms=30 * DAY_MS,
+    description="one event per AI model call")
+ALERTS = TopicSpec(
+    "alerts", events.Alert, "tenant_id", retention_ms=30 * DAY_MS, description="alerts")
+AUDIT = TopicSpec(
+    "audit", events.AuditRecord, "tenant_id", retention_ms=365 * DAY_MS,
+    description="audit records")
+DEAD_LETTERS = TopicSpec(
+    "dlq", events.DeadLetter, "source_topic", partitions=1, retention_ms=30 * DAY_MS,
+    raw_pii=True, readers=("dlq_cli", "metrics_projection"),
+    description="events a step could not process, with reason and source (raw layer)")
+
+CATALOG: tuple[TopicSpec, ...] = (
+    CONVERSATIONS_RAW, CONVERSATIONS_REDACTED, WORKFLOW_REQUESTS, REQUIREMENTS_ANALYZED,
+    WORKFLOWS_GENERATED, INTERFACES_GENERATED, DOCUMENTS_UPLOADED, DOCUMENTS_EXTRACTED,
+    CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
+    MODEL_USAGE, ALERTS, AUDIT, DEAD_LETTERS,
+)
+
+
+def by_name(name: str, settings: Settings) -> TopicSpec:
+    """The spec of a full topic name, or of a bare suffix such as `conversations.redacted`."""
+    for spec in CATALOG:
+        if name in (spec.name(settings), spec.suffix):
+            return spec
+    known = ", ".join(s.suffix for s in CATALOG)
+    raise KeyError(f"unknown topic {name!r}; known topics: {known}")
+
+
+def assert_raw_readers(reader: str, spec: TopicSpec) -> None:
+    """Refuse to let `reader` consume a raw-PII topic it is not listed for."""
+    if spec.raw_pii and reader not in spec.readers:
+        raise PermissionError(
+            f"{reader!r} may not read raw-PII topic {spec.suffix!r} (readers: {spec.readers})")
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create every catalogued topic that does not exist yet; return the names created."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    wanted = [
+        NewTopic(spec.name(settings), num_partitions=spec.partitions, replication_factor=1,
+                 config=spec.config(settings))
+        for spec in CATALOG if spec.name(settings) not in existing
+    ]
+    if not wanted:
+        return []
+    created = []
+    for name, fut in admin.create_topics(wanted, operation_timeout=timeout).items():
+        try:
+            fut.result()
+            created.append(name)
+        except Exception as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return created
