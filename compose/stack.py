@@ -53,7 +53,8 @@ def install_kafka() -> Path:
     print(f"installing Kafka {KAFKA_VERSION} jars from Maven Central into {libs} ...", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise StackError(f"mvn failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise StackError(
+            f"mvn failed ({proc.returncode}): {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     if not any(libs.glob("kafka_2.13-*.jar")):
         raise StackError(f"mvn finished but no kafka_2.13 jar is in {libs}")
     marker.touch()
@@ -224,7 +225,8 @@ def start_postgres(settings: Settings) -> ServiceHealth:
         try:
             pgserver.get_server(settings.pg_dir, cleanup_mode=None)
         except Exception as exc:
-            raise StackError(f"embedded Postgres failed to start in {settings.pg_dir}: {exc}") from exc
+            raise StackError(
+                f"embedded Postgres failed to start in {settings.pg_dir}: {exc}") from exc
     health = postgres_health(settings)
     if not health.healthy:
         raise StackError(f"Postgres is not healthy: {health.detail}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 import fastavro
@@ -42,7 +42,7 @@ class InvalidEvent(DecodeError):
     kind = "schema_invalid"
 
 
-@lru_cache(maxsize=None)
+@cache
 def parsed_schema(model: type[Event]) -> Any:
     """The parsed committed .avsc of `model` (the wire contract)."""
     path = AVRO_DIR / f"{model.__name__}.avsc"
@@ -74,7 +74,8 @@ def decode_any(data: bytes | None) -> Event:
         raise Undecodable(f"{len(data)} bytes is shorter than the 5-byte wire header")
     magic, sid = _HEADER.unpack_from(data)
     if magic != MAGIC:
-        raise Undecodable(f"magic byte is {magic & 0xFF:#04x}, expected 0x00 (Confluent wire format)")
+        raise Undecodable(
+            f"magic byte is {magic & 0xFF:#04x}, expected 0x00 (Confluent wire format)")
     model = MODELS_BY_ID.get(sid)
     if model is None:
         raise Undecodable(f"schema id {sid} is not in the catalog")

@@ -1,0 +1,64 @@
+"""confluent-kafka producer/consumer factories and a read-a-topic-to-its-end helper."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
+
+from streams.settings import Settings
+
+
+def make_producer(settings: Settings, **overrides: object) -> Producer:
+    """An idempotent producer, acks=all, Java-compatible partitioner (murmur2)."""
+    conf = {
+        "bootstrap.servers": settings.kafka_servers,
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "partitioner": "murmur2_random",
+        "message.max.bytes": settings.max_message_bytes + 65536,
+    }
+    conf.update(overrides)
+    return Producer(conf)
+
+
+def read_topic(settings: Settings, topic: str, *, from_end: bool = False, follow: bool = False,
+               idle_timeout: float = 2.0) -> Iterator[Message]:
+    """Yield the records of every partition of `topic`; stop at the end unless `follow`."""
+    consumer = Consumer({
+        "bootstrap.servers": settings.kafka_servers,
+        "group.id": f"auterity-reader-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "max.partition.fetch.bytes": settings.max_message_bytes + 65536,
+    })
+    try:
+        md = consumer.list_topics(topic, timeout=10)
+        if topic not in md.topics or md.topics[topic].error is not None:
+            raise KeyError(f"topic {topic!r} does not exist")
+        parts = list(md.topics[topic].partitions)
+        ends = {}
+        tps = []
+        for p in parts:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            ends[p] = high
+            tps.append(TopicPartition(topic, p, high if from_end else OFFSET_BEGINNING))
+        consumer.assign(tps)
+        remaining = {p for p in parts if ends[p] > 0} if not from_end else set()
+        last_msg = time.monotonic()
+        while follow or remaining:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                if not follow and time.monotonic() - last_msg > idle_timeout:
+                    break
+                continue
+            last_msg = time.monotonic()
+            if msg.error():
+                continue
+            yield msg
+            if msg.offset() + 1 >= ends.get(msg.partition(), 0):
+                remaining.discard(msg.partition())
+    finally:
+        consumer.close()

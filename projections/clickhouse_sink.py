@@ -1,0 +1,83 @@
+"""Per-step processing metrics -> ClickHouse `step_metrics` (chDB or a server).
+
+One row per processed record: a redacted conversation (ok, latency from ingest to redaction,
+entity counts by type) or a dead letter (error kind, step). No text and no payload is stored.
+
+Invariant (nothing lost, nothing doubled): each insert holds the records of ONE
+topic-partition offset range and carries the deduplication token `topic:partition:first-last`;
+each row carries its own topic/partition/offset, and on start the consumer seeks to
+max(offset)+1 per partition read from the table itself, so rows and position are one atomic
+insert.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Message
+
+from projections.metrics_store import MetricsStore
+from schemas import serde
+from schemas.events import ConversationMessageRedacted, DeadLetter
+from streams import topics
+
+TABLE = "step_metrics"
+
+
+def _ts(dt: datetime) -> str:
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def metric_row(m: Message) -> dict[str, Any]:
+    """The step_metrics row of one record of conversations.redacted or the DLQ."""
+    base = {"topic": m.topic(), "partition": m.partition(), "offset": m.offset()}
+    try:
+        ev = serde.decode_any(m.value())
+    except serde.DecodeError as exc:
+        return {**base, "event_id": f"{m.topic()}:{m.partition()}:{m.offset()}",
+                "tenant_id": "unknown", "step": "metrics_projection", "ok": 0,
+                "error_kind": exc.kind, "ingested_at": _ts(datetime.now(UTC)),
+                "processed_at": _ts(datetime.now(UTC)), "latency_ms": 0.0,
+                "text_chars": 0, "entities": {}}
+    if isinstance(ev, ConversationMessageRedacted):
+        ingested = ev.ingested_at or ev.occurred_at
+        return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id,
+                "step": topics.PII_STEP, "ok": 1, "error_kind": "",
+                "ingested_at": _ts(ingested), "processed_at": _ts(ev.redacted_at),
+                "latency_ms": (ev.redacted_at - ingested).total_seconds() * 1000.0,
+                "text_chars": len(ev.redacted_text),
+                "entities": dict(Counter(f.entity_type for f in ev.entities))}
+    if isinstance(ev, DeadLetter):
+        return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id, "step": ev.step,
+                "ok": 0, "error_kind": ev.error_kind, "ingested_at": _ts(ev.occurred_at),
+                "processed_at": _ts(ev.occurred_at), "latency_ms": 0.0, "text_chars": 0,
+                "entities": {}}
+    return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id,
+            "step": "metrics_projection", "ok": 0, "error_kind": "unexpected_event_type",
+            "ingested_at": _ts(ev.occurred_at), "processed_at": _ts(ev.occurred_at),
+            "latency_ms": 0.0, "text_chars": 0, "entities": {}}
+
+
+class ClickHouseMetricsSink:
+    """Projection `clickhouse` of conversations.redacted and the DLQ."""
+
+    name = "clickhouse"
+
+    def __init__(self, store: MetricsStore) -> None:
+        self.store = store
+        store.ensure_schema()
+
+    def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
+        return self.store.stored_offsets(TABLE, topic_names)
+
+    def write(self, messages: Sequence[Message]) -> None:
+        groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        for m in messages:
+            groups[(m.topic(), m.partition())].append(metric_row(m))
+        for (topic, partition), rows in groups.items():
+            token = f"{topic}:{partition}:{rows[0]['offset']}-{rows[-1]['offset']}"
+            self.store.insert_rows(TABLE, rows, token)

@@ -1,0 +1,53 @@
+"""`auterity projections`: run the Postgres and ClickHouse projections in one process.
+
+With the embedded chDB this process owns the chDB directory and serves read-only queries
+to other processes (see metrics_http).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from projections.clickhouse_sink import ClickHouseMetricsSink
+from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
+from projections.postgres_sink import PostgresConversationSink
+from projections.runner import ProjectionRunner, run_until_signalled
+from streams import topics
+from streams.settings import Settings
+from streams.supervisor import mark_ready
+
+log = logging.getLogger("auterity.projections")
+
+
+def open_store(settings: Settings) -> MetricsStore:
+    """The metrics store this process writes: a ClickHouse server if configured, else chDB."""
+    if settings.clickhouse_url:
+        return ServerStore(settings.clickhouse_url, settings.clickhouse_database)
+    return ChdbStore(settings.chdb_dir, settings.clickhouse_database)
+
+
+def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRunner]:
+    topics.assert_raw_readers("metrics_projection", topics.DEAD_LETTERS)
+    redacted = topics.CONVERSATIONS_REDACTED.name(settings)
+    dlq = topics.DEAD_LETTERS.name(settings)
+    return [
+        ProjectionRunner(settings, PostgresConversationSink(settings), [redacted]),
+        ProjectionRunner(settings, ClickHouseMetricsSink(store), [redacted, dlq]),
+    ]
+
+
+def run_projections(settings: Settings) -> None:
+    from projections import metrics_http
+    from streams.topics import ensure_topics
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ensure_topics(settings)
+    store = open_store(settings)
+    server = None if settings.clickhouse_url else metrics_http.serve(store, settings.metrics_port)
+    runners = build_runners(settings, store)
+    try:
+        run_until_signalled(runners, on_ready=lambda: mark_ready(settings, "projections"))
+    finally:
+        if server:
+            server.shutdown()
+        store.close()

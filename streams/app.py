@@ -1,0 +1,34 @@
+"""The Faust app: settings -> app with every processor agent wired to its topics."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the Faust app and register its agents (the worker entry runs it)."""
+    (settings.home / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_servers}",
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=3,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        web_enabled=False,
+        producer_acks=-1,
+        producer_max_request_size=settings.max_message_bytes + 65536,
+        consumer_max_fetch_size=settings.max_message_bytes + 65536,
+        broker_commit_every=200,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=4096,
+        datadir=str(settings.home / "faust" / settings.app_id),
+    )
+    from streams import redaction_agent
+
+    redaction_agent.wire(app, settings)
+    return app

@@ -1,0 +1,117 @@
+"""`auterity status`: service health, topic sizes, projection rows, consumer lag, DLQ size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from compose import stack
+from streams import supervisor, topics
+from streams.settings import Settings
+
+
+def topic_sizes(settings: Settings) -> dict[str, dict[int, tuple[int, int]]]:
+    """(low, high) watermarks per partition of every catalogued topic that exists."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_servers,
+                         "group.id": "auterity-status", "enable.auto.commit": False})
+    try:
+        md = consumer.list_topics(timeout=10)
+        out: dict[str, dict[int, tuple[int, int]]] = {}
+        for spec in topics.CATALOG:
+            name = spec.name(settings)
+            if name not in md.topics:
+                continue
+            out[name] = {p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)
+                         for p in md.topics[name].partitions}
+        return out
+    finally:
+        consumer.close()
+
+
+def group_positions(settings: Settings, group: str, topic: str,
+                    partitions: list[int]) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": settings.kafka_servers, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return {tp.partition: max(tp.offset, 0) for tp in committed}
+    finally:
+        consumer.close()
+
+
+def _lag(high: dict[int, tuple[int, int]], pos: dict[int, int]) -> int:
+    return sum(max(0, h - pos.get(p, lo)) for p, (lo, h) in high.items())
+
+
+def postgres_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], int]]:
+    import psycopg
+
+    with psycopg.connect(settings.resolved_database_url(), connect_timeout=5) as conn:
+        exists = conn.execute("SELECT to_regclass('ai_conversations') IS NOT NULL").fetchone()[0]
+        if not exists:
+            return 0, {}
+        rows = conn.execute("SELECT count(*) FROM ai_conversations").fetchone()[0]
+        offs = conn.execute("SELECT topic, partition, next_offset FROM projection_offsets "
+                            "WHERE projection = 'postgres'").fetchall()
+    return rows, {(t, p): o for t, p, o in offs}
+
+
+def clickhouse_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], int]]:
+    from projections.metrics_reader import open_metrics_reader
+
+    with open_metrics_reader(settings) as reader:
+        db = reader.database
+        exists = reader.query(f"SELECT count() AS n FROM system.tables WHERE database = '{db}' "
+                              "AND name = 'step_metrics'")[0]["n"]
+        if not int(exists):
+            return 0, {}
+        rows = int(reader.query(f"SELECT count() AS n FROM {db}.step_metrics")[0]["n"])
+        offs = reader.query(f"SELECT topic, partition, max(offset) AS last FROM "
+                            f"{db}.step_metrics GROUP BY topic, partition")
+    return rows, {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in offs}
+
+
+def collect(settings: Settings) -> dict[str, Any]:
+    health = stack.status(settings)
+    report: dict[str, Any] = {
+        "services": {h.name: {"healthy": h.healthy, "detail": h.detail} for h in health},
+        "processes": {n: {"running": supervisor.pid_of(settings, n) is not None,
+                          "ready": supervisor.is_ready(settings, n, supervisor.pid_of(settings, n))}
+                      for n in supervisor.PROCESSES},
+    }
+    if not health[0].healthy:
+        return report
+    sizes = topic_sizes(settings)
+    report["topics"] = {name: sum(h - lo for lo, h in parts.values())
+                        for name, parts in sizes.items()}
+    raw = topics.CONVERSATIONS_RAW.name(settings)
+    redacted = topics.CONVERSATIONS_REDACTED.name(settings)
+    dlq = topics.DEAD_LETTERS.name(settings)
+    lag: dict[str, int] = {}
+    if raw in sizes:
+        pos = group_positions(settings, settings.app_id, raw, list(sizes[raw]))
+        lag["pii_redaction"] = _lag(sizes[raw], pos)
+    rows: dict[str, int | None] = {}
+    try:
+        pg_rows, pg_offs = postgres_figures(settings)
+        rows["postgres.ai_conversations"] = pg_rows
+        if redacted in sizes:
+            lag["postgres_projection"] = _lag(
+                sizes[redacted], {p: o for (t, p), o in pg_offs.items() if t == redacted})
+    except Exception as exc:  # noqa: BLE001 - shown in the report
+        rows["postgres.ai_conversations"] = None
+        report["postgres_error"] = str(exc)
+    try:
+        ch_rows, ch_offs = clickhouse_figures(settings)
+        rows["clickhouse.step_metrics"] = ch_rows
+        lag["clickhouse_projection"] = sum(
+            _lag(sizes[t], {p: o for (tt, p), o in ch_offs.items() if tt == t})
+            for t in (redacted, dlq) if t in sizes)
+    except Exception as exc:  # noqa: BLE001 - shown in the report
+        rows["clickhouse.step_metrics"] = None
+        report["clickhouse_error"] = str(exc)
+    report["projection_rows"] = rows
+    report["consumer_lag"] = lag
+    report["dlq_size"] = report["topics"].get(dlq, 0)
+    return report
