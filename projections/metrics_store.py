@@ -5,9 +5,13 @@
   queries to the others over `metrics_http`.
 - `ServerStore`: a ClickHouse server named by CLICKHOUSE_URL, through clickhouse-connect.
 
-Invariant (idempotent inserts): `insert_rows` with the same `dedup_token` twice stores the
-rows once. Tables are MergeTree with `non_replicated_deduplication_window`, and every insert
-carries `insert_deduplication_token` (kept across restarts by ClickHouse itself).
+Invariants:
+- idempotent inserts: `insert_rows` with the same `dedup_token` twice stores the rows once
+  (MergeTree `non_replicated_deduplication_window` + `insert_deduplication_token`, which
+  ClickHouse keeps across restarts);
+- one row per event: `step_metrics` is a ReplacingMergeTree keyed by (tenant, step, event id),
+  so an event redelivered upstream (at-least-once) collapses to one row; exact counts read
+  it with FINAL.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ CREATE TABLE IF NOT EXISTS {db}.step_metrics (
     latency_ms Float64,
     text_chars UInt32,
     entities Map(String, UInt32)
-) ENGINE = MergeTree
-ORDER BY (tenant_id, step, processed_at, event_id)
+) ENGINE = ReplacingMergeTree
+ORDER BY (tenant_id, step, event_id)
 SETTINGS non_replicated_deduplication_window = {window}
 """
 

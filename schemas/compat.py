@@ -51,8 +51,8 @@ def sample_datum(schema: Any, named: dict[str, Any] | None = None) -> Any:
 
 def compatible(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     """None if `new` can read `old`'s data, else the resolution error."""
-    writer = fastavro.parse_schema(old, _named_schemas={})
-    reader = fastavro.parse_schema(new, _named_schemas={})
+    writer = fastavro.parse_schema(old)
+    reader = fastavro.parse_schema(new)
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, writer, sample_datum(old))
     buf.seek(0)

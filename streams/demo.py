@@ -64,7 +64,7 @@ def _pg_counts(settings: Settings, since: datetime) -> int:
 
 def _ch_count(settings: Settings, since: datetime) -> int:
     with open_metrics_reader(settings) as r:
-        return int(r.query(f"SELECT count() AS n FROM {r.database}.step_metrics "
+        return int(r.query(f"SELECT count() AS n FROM {r.database}.step_metrics FINAL "
                            f"WHERE ingested_at >= '{since:%Y-%m-%d %H:%M:%S}'")[0]["n"])
 
 
@@ -102,12 +102,12 @@ def summary(settings: Settings, since: datetime) -> dict[str, Any]:
     with open_metrics_reader(settings) as r:
         ts = f"{since:%Y-%m-%d %H:%M:%S}"
         ents = r.query(
-            f"SELECT k AS entity, sum(v) AS n FROM {r.database}.step_metrics "
+            f"SELECT k AS entity, sum(v) AS n FROM {r.database}.step_metrics FINAL "
             f"ARRAY JOIN mapKeys(entities) AS k, mapValues(entities) AS v "
             f"WHERE ingested_at >= '{ts}' GROUP BY k ORDER BY n DESC")
         steps = r.query(
             f"SELECT step, error_kind, count() AS n, quantile(0.5)(latency_ms) AS p50, "
-            f"quantile(0.99)(latency_ms) AS p99 FROM {r.database}.step_metrics "
+            f"quantile(0.99)(latency_ms) AS p99 FROM {r.database}.step_metrics FINAL "
             f"WHERE ingested_at >= '{ts}' GROUP BY step, error_kind ORDER BY n DESC")
     return {"p50_ms": lat[0], "p99_ms": lat[1], "max_ms": lat[2], "span_s": lat[3],
             "tenants": lat[4], "conversations": lat[5], "entities": ents, "steps": steps}

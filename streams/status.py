@@ -66,7 +66,7 @@ def clickhouse_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], i
                               "AND name = 'step_metrics'")[0]["n"]
         if not int(exists):
             return 0, {}
-        rows = int(reader.query(f"SELECT count() AS n FROM {db}.step_metrics")[0]["n"])
+        rows = int(reader.query(f"SELECT count() AS n FROM {db}.step_metrics FINAL")[0]["n"])
         offs = reader.query(f"SELECT topic, partition, max(offset) AS last FROM "
                             f"{db}.step_metrics GROUP BY topic, partition")
     return rows, {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in offs}

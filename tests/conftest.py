@@ -1,0 +1,8 @@
+"""Shared fixtures. Integration tests run against the real Kafka, Postgres and chDB that the
+project itself starts (compose.stack); a service that cannot start FAILS the run."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
