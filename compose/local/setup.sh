@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Idempotent set-up for the two README commands: a virtualenv at .venv with the project and
+# its dev tools installed (re-installed only when pyproject.toml changes), plus Java 17 and
+# Maven for the embedded Kafka broker (installed from Debian's packages if missing). The Kafka
+# jars themselves are fetched from Maven Central on first `auterity stack up` and cached in
+# ~/.cache/auterity.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-python3}
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.auterity-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import streams.cli" 2>/dev/null; then
+  echo "setup: installing the project into .venv (first run takes a few minutes)" >&2
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
