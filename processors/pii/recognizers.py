@@ -18,10 +18,29 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
 from processors.pii.vin import vin_check_digit_ok
 
+
+class _ClassPatterns(PatternRecognizer):
+    """A PatternRecognizer declared by class attributes ENTITY, NAME, PATTERNS, CONTEXT."""
+
+    ENTITY: str
+    NAME: str
+    PATTERNS: list[Pattern]
+    CONTEXT: list[str]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name=self.NAME,
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=supported_language,
+        )
+
+
 # --- VIN -------------------------------------------------------------------------------------
 
 
-class VinRecognizer(PatternRecognizer):
+class VinRecognizer(_ClassPatterns):
     """17-character VINs; a wrong position-9 check digit means "not a VIN" (dropped)."""
 
     PATTERNS = [
@@ -33,14 +52,8 @@ class VinRecognizer(PatternRecognizer):
     ]
     CONTEXT = ["vin", "vehicle identification", "chassis", "serial"]
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entity="VIN",
-            name="VinRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-        )
+    ENTITY = "VIN"
+    NAME = "VinRecognizer"
 
     def validate_result(self, pattern_text: str) -> bool:
         return vin_check_digit_ok(pattern_text)
@@ -76,7 +89,7 @@ def _street(word: str) -> str:
     )
 
 
-class StreetAddressRecognizer(PatternRecognizer):
+class StreetAddressRecognizer(_ClassPatterns):
     """US street lines: number, optional directional, 1-4 name words, USPS suffix, unit."""
 
     PATTERNS = [
@@ -90,14 +103,8 @@ class StreetAddressRecognizer(PatternRecognizer):
         "reside", "located", "residence", "billing",
     ]  # fmt: skip
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entity="STREET_ADDRESS",
-            name="StreetAddressRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-        )
+    ENTITY = "STREET_ADDRESS"
+    NAME = "StreetAddressRecognizer"
 
 
 # --- state + ZIP -----------------------------------------------------------------------------
@@ -124,7 +131,7 @@ _CITY = r"(?:(?-i:[A-Z][a-z]+\.?)(?: (?-i:[A-Z][a-z]+)){0,2},?[ \t]+)"
 _ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
 
 
-class StateZipRecognizer(PatternRecognizer):
+class StateZipRecognizer(_ClassPatterns):
     """State (USPS code or name) followed by a ZIP / ZIP+4, with the city when it precedes."""
 
     PATTERNS = [
@@ -133,14 +140,8 @@ class StateZipRecognizer(PatternRecognizer):
     ]
     CONTEXT = ["zip", "address", "postal", "live", "mail"]
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entity="STATE_ZIP",
-            name="StateZipRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-        )
+    ENTITY = "STATE_ZIP"
+    NAME = "StateZipRecognizer"
 
 
 # --- driver's license ------------------------------------------------------------------------
@@ -152,7 +153,7 @@ _DL_CUE = (
 _DL_NUMBER = r"(?=[A-Z0-9-]*[0-9])[A-Z0-9]{1,3}(?:-?[0-9]{1,4}){1,5}|[A-Z]?[0-9]{6,14}"
 
 
-class DriverLicenseRecognizer(PatternRecognizer):
+class DriverLicenseRecognizer(_ClassPatterns):
     """US driver's license numbers next to a licence cue ("driver's license D1234567", "DL#").
 
     The cue is part of a look-behind (the reported span is the number only); a bare
@@ -165,14 +166,8 @@ class DriverLicenseRecognizer(PatternRecognizer):
     ]
     CONTEXT = ["driver", "license", "licence", "dl", "lic", "permit", "dmv"]
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entity="US_DRIVER_LICENSE",
-            name="DealershipDriverLicenseRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-        )
+    ENTITY = "US_DRIVER_LICENSE"
+    NAME = "DealershipDriverLicenseRecognizer"
 
 
 # --- date of birth ---------------------------------------------------------------------------
@@ -193,7 +188,7 @@ _DOB_CUE = (
 )
 
 
-class DateOfBirthRecognizer(PatternRecognizer):
+class DateOfBirthRecognizer(_ClassPatterns):
     """Dates introduced as a date of birth. Plain dates (appointments) are not PII."""
 
     PATTERNS = [
@@ -202,14 +197,8 @@ class DateOfBirthRecognizer(PatternRecognizer):
     ]
     CONTEXT = ["dob", "birth", "birthday", "born", "birthdate"]
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_entity="DATE_OF_BIRTH",
-            name="DateOfBirthRecognizer",
-            patterns=self.PATTERNS,
-            context=self.CONTEXT,
-            supported_language=supported_language,
-        )
+    ENTITY = "DATE_OF_BIRTH"
+    NAME = "DateOfBirthRecognizer"
 
 
 # --- names after greetings / introductions ---------------------------------------------------
