@@ -78,6 +78,23 @@ def create_topic(settings: Settings, name: str, partitions: int = 3) -> None:
         operation_timeout=30)
     for fut in futs.values():
         fut.result()
+    wait_for_topic(settings, name, partitions)
+
+
+def wait_for_topic(settings: Settings, name: str, partitions: int, timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata shows every partition of `name` with a leader (a topic
+    just created is briefly unknown: assigning or reading its watermarks then fails)."""
+    admin = _admin(settings)
+    deadline = time.monotonic() + timeout
+    while True:
+        md = admin.list_topics(name, timeout=10).topics.get(name)
+        if (md is not None and md.error is None and len(md.partitions) == partitions
+                and all(p.leader >= 0 and p.error is None for p in md.partitions.values())):
+            return
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"topic {name} has no leader for every partition after "
+                               f"{timeout:.0f}s")
+        time.sleep(0.1)
 
 
 def delete_topics(settings: Settings, prefixes: Sequence[str]) -> int:
@@ -105,6 +122,8 @@ def _consumer(settings: Settings) -> Consumer:
 def assign_from(consumer: Consumer, topic: str, from_end: bool) -> None:
     """Assign every partition of `topic` at its beginning or at its current end."""
     md = consumer.list_topics(topic, timeout=10)
+    if topic not in md.topics or not md.topics[topic].partitions:
+        raise RuntimeError(f"topic {topic} is unknown to the broker")
     tps = []
     for p in md.topics[topic].partitions:
         if from_end:
@@ -139,28 +158,12 @@ def faust_passthrough_main(config: dict[str, Any]) -> None:
 
     from schemas import serde
     from schemas.events import ConversationMessageRaw
+    from streams.app import new_faust_app
+    from streams.settings import Settings
 
-    home = Path(config["home"])
-    (home / "faust").mkdir(parents=True, exist_ok=True)
-    max_bytes = config["max_message_bytes"]
-    app = faust.App(
-        config["app_id"],
-        broker=f"kafka://{config['kafka_servers']}",
-        store="memory://",
-        key_serializer="raw",
-        value_serializer="raw",
-        topic_partitions=3,
-        topic_replication_factor=1,
-        topic_allow_declare=True,
-        web_enabled=False,
-        producer_acks=-1,
-        producer_max_request_size=max_bytes + 65536,
-        consumer_max_fetch_size=max_bytes + 65536,
-        broker_commit_every=200,
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=4096,
-        datadir=str(home / "faust" / config["app_id"]),
-    )
+    app = new_faust_app(Settings(home=Path(config["home"]), kafka_bootstrap=config["kafka_servers"],
+                                 app_id=config["app_id"],
+                                 max_message_bytes=config["max_message_bytes"]))
     in_topic = app.topic(config["in_topic"], key_type=bytes, value_type=bytes, partitions=3)
     out_topic = app.topic(config["out_topic"], key_type=bytes, value_type=bytes)
 
@@ -200,6 +203,7 @@ def faust_passthrough(settings: Settings, in_topic: str, out_topic: str) -> Iter
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(settings.home / "faust" / settings.app_id, ignore_errors=True)
 
 
 def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[bytes, bytes]],
@@ -286,11 +290,16 @@ def bench_kafka(settings: Settings, n: int, rounds: int = 2) -> list[dict[str, A
     with faust_passthrough(settings, topics.CONVERSATIONS_RAW.name(settings), out_topic):
         warm = _consumer(settings)
         assign_from(warm, out_topic, from_end=True)
-        produce(settings, topics.CONVERSATIONS_RAW, parse_lines(lines[:1], ConversationMessageRaw))
-        if consume_n(warm, 1, timeout=90) != 1:
-            raise RuntimeError("the Faust passthrough worker did not forward the warm-up event "
-                               f"within 90 s; see {settings.logs_dir / 'bench-faust.log'}")
+        for _ in range(9):  # the worker is ready once it forwards an event
+            produce(settings, topics.CONVERSATIONS_RAW,
+                    parse_lines(lines[:1], ConversationMessageRaw))
+            if consume_n(warm, 1, timeout=10) == 1:
+                break
+        else:
+            raise RuntimeError("the Faust passthrough worker forwarded no warm-up event within "
+                               f"90 s; see {settings.logs_dir / 'bench-faust.log'}")
         warm.close()
+        time.sleep(0.5)  # let a late duplicate warm-up event pass before the timed rounds
         for i in range(rounds):
             ours.append(_ours_round(settings, out_topic, lines))
             log(f"kafka ours round {i + 1}: ingest -> Faust -> consumer: "
@@ -501,6 +510,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def main(settings: Settings, quick: bool = False) -> int:
     from compose import stack
+    from streams import topics
     from streams.topics import ensure_topics
 
     started = time.perf_counter()
@@ -514,6 +524,8 @@ def main(settings: Settings, quick: bool = False) -> int:
             raise RuntimeError(f"{h.name} is not healthy: {h.detail}")
     ensure_topics(settings)
     ensure_topics(bench)
+    for spec in (topics.CONVERSATIONS_RAW, topics.CONVERSATIONS_REDACTED):
+        wait_for_topic(bench, spec.name(bench), spec.partitions)
     rows: list[dict[str, Any]] = []
     try:
         rows += bench_kafka(bench, n_kafka)

@@ -7,8 +7,8 @@ import faust
 from streams.settings import Settings
 
 
-def create_app(settings: Settings) -> faust.App:
-    """Build the Faust app and register its agents (the worker entry runs it)."""
+def new_faust_app(settings: Settings) -> faust.App:
+    """The Faust app with the pipeline's broker, serialisation and commit settings, no agents."""
     (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
@@ -21,6 +21,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         web_enabled=False,
         producer_acks=-1,
+        producer_linger=0.005,
         producer_max_request_size=settings.max_message_bytes + 65536,
         consumer_max_fetch_size=settings.max_message_bytes + 65536,
         broker_commit_every=200,
@@ -28,7 +29,13 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=4096,
         datadir=str(settings.home / "faust" / settings.app_id),
     )
+    return app
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the Faust app and register its agents (the worker entry runs it)."""
     from streams import redaction_agent
 
+    app = new_faust_app(settings)
     redaction_agent.wire(app, settings)
     return app
