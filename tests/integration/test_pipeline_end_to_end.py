@@ -10,7 +10,7 @@ from connectors.ingest import produce
 from connectors.kafka_io import read_topic
 from projections.metrics_reader import open_metrics_reader
 from schemas import serde
-from schemas.events import ConversationMessageRedacted
+from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, utcnow
 from streams import topics
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import ch_counts, pg_counts, tenant_samples
@@ -86,3 +86,31 @@ def test_tenant_isolation_by_row_level_security(pipeline, pg):
         count = pg.execute("SELECT count(*) FROM ai_conversations").fetchone()[0]
     assert seen == [(tenant,)]
     assert count == expected
+
+
+def test_pseudonyms_are_consistent_within_a_conversation_across_messages(pipeline, pg):
+    prefix = f"pse{uuid.uuid4().hex[:6]}"
+    tenant = f"{prefix}-dealer"
+    texts = ["Hi, this is Maria Lopez, call me at 512-555-0142 about my 2019 Toyota Camry.",
+             "Maria Lopez again. My wife Jane Smith will drop the Camry off; her cell is "
+             "512-555-0199.",
+             "Thanks Maria Lopez, Jane Smith can use 512-555-0142 too."]
+    events = [ConversationMessageRaw(event_id=str(uuid.uuid4()), tenant_id=tenant,
+                                     occurred_at=utcnow(), conversation_id=f"{prefix}-c",
+                                     text=t) for t in texts]
+    other = ConversationMessageRaw(event_id=str(uuid.uuid4()), tenant_id=tenant,
+                                   occurred_at=utcnow(), conversation_id=f"{prefix}-other",
+                                   text="This is Jane Smith, 512-555-0199.")
+    produce(pipeline, topics.CONVERSATIONS_RAW, [*events, other])
+    wait_for(lambda: pg_counts(pipeline, prefix)[0] >= 4, 120, "Postgres rows")
+    rows = dict(pg.execute(
+        "SELECT metadata->>'source_event_id', content FROM ai_conversations "
+        "WHERE tenant_id = %s", (tenant,)).fetchall())
+    first, second, third = (rows[e.event_id] for e in events)
+    assert first.startswith("Hi, this is <PERSON_1>, call me at <PHONE_NUMBER_1>")
+    assert "2019 Toyota Camry" in first
+    assert "<PERSON_1> again" in second and "<PERSON_2>" in second
+    assert "<PHONE_NUMBER_2>" in second
+    assert third == "Thanks <PERSON_1>, <PERSON_2> can use <PHONE_NUMBER_1> too."
+    # another conversation starts its own numbering
+    assert rows[other.event_id] == "This is <PERSON_1>, <PHONE_NUMBER_1>."
