@@ -49,8 +49,7 @@ _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
           "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
           "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45, "sixty": 60,
           "ninety": 90}
-_ISO = {"min": "M", "hrs": "H", "hou": "H", "day": "D", "wee": "W", "mon": "M",
-        "yea": "Y"}
+_ISO = {"min": "M", "hr": "H", "hou": "H", "day": "D", "wee": "W", "mon": "M", "yea": "Y"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def extract_channels(text: str) -> list[str]:
 
 def _iso(amount: str, unit: str, sign: str) -> str:
     n = int(amount) if amount.isdigit() else _WORDS[amount.lower()]
-    letter = _ISO[unit.lower()[:3]]
+    letter = _ISO[unit.lower().rstrip("s")[:3]]
     time_part = letter in ("H",) or unit.lower().startswith("min")
     return f"{sign}P{'T' if time_part else ''}{n}{letter}"
 

@@ -79,3 +79,6 @@ def test_timing_offsets_and_order():
         ("3 days before", "-P3D"), ("within 2 hours", "PT2H"), ("daily", None)]
     assert extract_timing("remind them one week prior to lease end")[0].iso_offset == "-P1W"
     assert extract_timing("no timing here") == []
+    assert extract_timing("reply within 2 hrs")[0].iso_offset == "PT2H"
+    assert extract_timing("follow up 1 hr after the call")[0].iso_offset == "PT1H"
+    assert extract_timing("check 3 months after delivery")[0].iso_offset == "P3M"
