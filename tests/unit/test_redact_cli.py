@@ -36,3 +36,11 @@ def test_redact_lines_keeps_fields_and_shares_pseudonyms_within_a_conversation()
     assert "no string field `text`" in no_text["error"]
     assert "invalid JSON" in bad_json["error"]
     assert empty["error"].startswith("empty_text")
+
+
+def test_names_that_are_vehicle_words_are_redacted_when_introduced_as_names():
+    text = ("Hi Mercedes, this is Lincoln Ford. Ask for Sierra at 512-555-0142 about the 2019 "
+            "Ford Explorer or a Kia Sorento.")
+    (out,) = redact_lines([text], max_chars=1000, key=KEY)
+    assert out["redacted"] == ("Hi <PERSON_1>, this is <PERSON_2>. Ask for <PERSON_3> at "
+                               "<PHONE_NUMBER_1> about the 2019 Ford Explorer or a Kia Sorento.")
