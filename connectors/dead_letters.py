@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from connectors.kafka_io import make_producer, read_topic
 from schemas import serde
-from schemas.events import DeadLetter
+from schemas.events import DeadLetter, utcnow
 from streams import topics
 from streams.settings import Settings
 
@@ -26,7 +26,14 @@ def list_dead_letters(settings: Settings, kind: str | None = None,
                       step: str | None = None) -> Iterator[StoredDeadLetter]:
     topics.assert_raw_readers("dlq_cli", topics.DEAD_LETTERS)
     for msg in read_topic(settings, topics.DEAD_LETTERS.name(settings)):
-        dl = serde.decode(msg.value(), DeadLetter)
+        try:
+            dl = serde.decode(msg.value(), DeadLetter)
+        except serde.DecodeError as exc:  # shown, not hidden: someone wrote junk to the DLQ
+            dl = DeadLetter(event_id=f"dlq-offset-{msg.offset()}", tenant_id="unknown",
+                            occurred_at=utcnow(), error_kind="undecodable_dead_letter",
+                            error=str(exc), step="dlq", source_topic="?", source_partition=-1,
+                            source_offset=-1, payload_size=len(msg.value() or b""),
+                            payload_truncated=True)
         if (kind is None or dl.error_kind == kind) and (step is None or dl.step == step):
             yield StoredDeadLetter(msg.offset(), dl)
 

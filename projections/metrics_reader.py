@@ -60,7 +60,7 @@ def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
         return
     http = HttpReader(settings.metrics_port, settings.clickhouse_database)
     try:
-        http.ping()
+        owner = http.ping()
     except OSError:
         store = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5)
         try:
@@ -68,4 +68,8 @@ def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
         finally:
             store.close()
         return
+    if owner != f"chDB at {settings.chdb_dir}":
+        raise MetricsStoreError(
+            f"port {settings.metrics_port} serves {owner!r}, not chDB at {settings.chdb_dir}: "
+            "another stack uses this AUTERITY_METRICS_PORT")
     yield http

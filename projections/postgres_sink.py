@@ -3,7 +3,8 @@
 A batch is COPYed into a temporary table, upserted by event id (`ON CONFLICT DO NOTHING`:
 a redelivered event carries the same id and content), and the next offsets per partition are
 upserted into `projection_offsets` — all in ONE transaction. A record that does not decode
-goes to the dead-letter topic (flushed before the transaction commits) and the batch goes on.
+or whose row Postgres refuses (e.g. a NUL character) goes to the dead-letter topic and the
+batch goes on.
 """
 
 from __future__ import annotations
@@ -57,33 +58,63 @@ class PostgresConversationSink:
                 json.dumps(metadata), ev.occurred_at, ev.ingested_at, m.topic(), m.partition(),
                 m.offset())
 
+    def _dead_letter(self, m: Message, kind: str, error: str) -> None:
+        dl = dead_letter(error_kind=kind, error=error, step="postgres_projection",
+                         topic=m.topic(), partition=m.partition(), offset=m.offset(),
+                         key=m.key(), payload=m.value(),
+                         max_payload=self.settings.max_message_bytes)
+        self.producer.produce(self.dlq_topic, key=m.topic().encode(), value=serde.encode(dl))
+
+    def _copy(self, rows: Sequence[tuple]) -> None:
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _conv_batch "
+            "(LIKE ai_conversations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        with self.conn.cursor().copy(f"COPY _conv_batch ({', '.join(COLUMNS)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+
+    def _storable(self, rows: list[tuple[Message, tuple]]) -> list[tuple]:
+        """Rows Postgres accepts; each row it refuses (DataError) goes to the DLQ instead."""
+        good = []
+        for m, row in rows:
+            try:
+                with self.conn.transaction(force_rollback=True):
+                    self._copy([row])
+                good.append(row)
+            except psycopg.DataError as exc:
+                self._dead_letter(m, "unstorable", f"Postgres refused the row: {exc}")
+        return good
+
     def write(self, messages: Sequence[Message]) -> None:
-        rows = []
-        dead = 0
+        if self.conn.closed or self.conn.broken:
+            self.conn = psycopg.connect(self.settings.resolved_database_url(), autocommit=True)
+        pending: list[tuple[Message, tuple]] = []
         for m in messages:
             try:
-                rows.append(self._row(m, serde.decode(m.value(), ConversationMessageRedacted)))
+                pending.append((m, self._row(m, serde.decode(m.value(),
+                                                             ConversationMessageRedacted))))
             except serde.DecodeError as exc:
-                dl = dead_letter(error_kind=exc.kind, error=str(exc), step="postgres_projection",
-                                 topic=m.topic(), partition=m.partition(), offset=m.offset(),
-                                 key=m.key(), payload=m.value(),
-                                 max_payload=self.settings.max_message_bytes)
-                self.producer.produce(self.dlq_topic, key=m.topic().encode(),
-                                      value=serde.encode(dl))
-                dead += 1
-        if dead and self.producer.flush(30) > 0:
-            raise RuntimeError("dead letters were not acknowledged by Kafka")
+                self._dead_letter(m, exc.kind, str(exc))
         nxt: dict[tuple[str, int], int] = {}
         for m in messages:
             nxt[(m.topic(), m.partition())] = m.offset() + 1
+        try:
+            self._flush_dead_letters()
+            self._commit([row for _, row in pending], nxt)
+        except psycopg.DataError:
+            good = self._storable(pending)
+            self._flush_dead_letters()
+            self._commit(good, nxt)
+
+    def _flush_dead_letters(self) -> None:
+        """Dead letters are acked by Kafka BEFORE the offsets past them are committed."""
+        if self.producer.flush(30) > 0:
+            raise RuntimeError("dead letters were not acknowledged by Kafka")
+
+    def _commit(self, rows: Sequence[tuple], nxt: dict[tuple[str, int], int]) -> None:
+        """Upsert `rows` and store the next offsets in ONE transaction."""
         with self.conn.transaction():
-            self.conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS _conv_batch "
-                "(LIKE ai_conversations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            with self.conn.cursor().copy(
-                    f"COPY _conv_batch ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            self._copy(rows)
             self.conn.execute(
                 f"INSERT INTO ai_conversations ({', '.join(COLUMNS)}, projected_at) "
                 f"SELECT {', '.join(COLUMNS)}, clock_timestamp() FROM _conv_batch "

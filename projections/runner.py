@@ -43,6 +43,7 @@ class ProjectionRunner:
         self.batch_size = batch_size or settings.projection_batch
         self._stop = threading.Event()
         self.rows_written = 0
+        self.error: Exception | None = None
         self.consumer = Consumer({
             "bootstrap.servers": settings.kafka_servers,
             "group.id": f"{settings.app_id}-projection-{sink.name}",
@@ -67,6 +68,14 @@ class ProjectionRunner:
         self._stop.set()
 
     def run(self, idle_callback: Callable[[], None] | None = None) -> None:
+        try:
+            self._run(idle_callback)
+        except Exception as exc:
+            self.error = exc
+            log.exception("%s: projection stopped by an error", self.sink.name)
+            raise
+
+    def _run(self, idle_callback: Callable[[], None] | None) -> None:
         self.consumer.subscribe(self.topics, on_assign=self._on_assign)
         try:
             while not self._stop.is_set():
@@ -122,4 +131,9 @@ def run_until_signalled(runners: Sequence[ProjectionRunner], on_ready: Any = Non
     if on_ready:
         on_ready()
     while any(t.is_alive() for t in threads):
+        if any(r.error for r in runners):
+            _stop()  # one projection died: stop the others and exit non-zero so a
+            for t in threads:  # supervisor restarts the process (and status shows it down)
+                t.join(timeout=30)
+            raise SystemExit(f"projection failed: {next(r.error for r in runners if r.error)}")
         time.sleep(0.2)

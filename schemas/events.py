@@ -28,8 +28,9 @@ def utcnow() -> datetime:
 class Record(BaseModel):
     """A nested Avro record (not an event on its own).
 
-    Invariant: timestamps hold whole milliseconds (Avro timestamp-millis), so an event
-    round-trips through the wire format unchanged.
+    Invariants: timestamps hold whole milliseconds (Avro timestamp-millis), so an event
+    round-trips through the wire format unchanged; no string holds a NUL character (no
+    downstream store accepts it, so it is refused here, at the edge).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,6 +40,8 @@ class Record(BaseModel):
     def _millisecond_timestamps(cls, v: object) -> object:
         if isinstance(v, datetime):
             return v.replace(microsecond=v.microsecond // 1000 * 1000)
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("contains a NUL (0x00) character")
         return v
 
 

@@ -34,8 +34,11 @@ def cmd_stack(args: argparse.Namespace, settings: Settings) -> int:
     from compose import stack
 
     if args.action == "up":
-        for h in stack.up(settings):
+        health = stack.up(settings)
+        for h in health:
             print(f"{h.name:<11} {'ok' if h.healthy else 'DOWN':<5} {h.detail}")
+        if not all(h.healthy for h in health):
+            return 1
         from streams.topics import ensure_topics
 
         created = ensure_topics(settings)
@@ -121,7 +124,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{key[:-1] if key.endswith('s') else key:<16} {name:<40} {value}")
         if "dlq_size" in report:
             print(f"dlq_size         {report['dlq_size']}")
-    return 0 if all(h["healthy"] for h in report["services"].values()) else 1
+        for key in ("postgres_error", "clickhouse_error"):
+            if key in report:
+                print(f"ERROR {key.split('_')[0]}: {report[key]}")
+    healthy = all(h["healthy"] for h in report["services"].values())
+    return 0 if healthy and "postgres_error" not in report and "clickhouse_error" not in report \
+        else 1
 
 
 # --- data in / out -----------------------------------------------------------------------
@@ -202,6 +210,10 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
                   f"{row['offset']:>6} {row['step']:<20} {row['kind']:<16} {row['source']:<40} "
                   f"{row['error'][:100]}")
         return 0
+    if not (args.kind or args.step or args.offset or args.all):
+        print("auterity dlq replay: name what to replay with --kind, --step or --offset "
+              "(or --all)", file=sys.stderr)
+        return 2
     n = replay(settings, kind=args.kind, step=args.step, offsets=args.offset)
     print(f"replayed {n} dead letter(s) to their source topics")
     return 0
@@ -298,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--step", help="only dead letters of this step")
     s.add_argument("--offset", type=int, action="append", help="only this DLQ offset (repeat)")
     s.add_argument("--json", action="store_true", help="list as JSON lines")
+    s.add_argument("--all", action="store_true", help="replay: every dead letter")
     s.set_defaults(fn=cmd_dlq)
 
     s = sub.add_parser("schemas", help="export Avro schemas from the models, or check them")

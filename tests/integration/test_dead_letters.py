@@ -43,14 +43,16 @@ def test_bad_inputs_are_dead_lettered_and_the_stream_goes_on(pipeline):
                                   _raw(tenant, "My name is Jane Roe. " * 250_000)),
         "empty": serde.encode_dict(ConversationMessageRaw, _raw(tenant, "")),
         "invalid_utf8": _invalid_utf8(tenant),
+        "nul_char": serde.encode_dict(ConversationMessageRaw, _raw(tenant, "hi\x00there")),
     }
     assert len(bad["huge"]) > 5_000_000
     expected_kind = {"garbage": "undecodable", "wrong_schema": "schema_invalid",
                      "missing_tenant": "schema_invalid", "huge": "oversized",
-                     "empty": "empty_text", "invalid_utf8": "undecodable"}
+                     "empty": "empty_text", "invalid_utf8": "undecodable",
+                     "nul_char": "schema_invalid"}
     expected_reason = {"garbage": "magic byte", "wrong_schema": "expected ConversationMessageRaw",
                        "missing_tenant": "tenant_id", "huge": "characters; the limit",
-                       "empty": "empty", "invalid_utf8": "UTF-8"}
+                       "empty": "empty", "invalid_utf8": "UTF-8", "nul_char": "NUL"}
     producer = Producer({"bootstrap.servers": pipeline.kafka_servers,
                          "message.max.bytes": pipeline.max_message_bytes + 65536})
     raw_topic = topics.CONVERSATIONS_RAW.name(pipeline)
