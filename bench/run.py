@@ -209,7 +209,7 @@ def faust_passthrough(settings: Settings, in_topic: str, out_topic: str) -> Iter
 def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[bytes, bytes]],
                     ) -> tuple[float, float]:
     """Raw Producer -> raw Consumer of pre-encoded events; (produce seconds, total seconds)."""
-    from connectors.kafka_io import make_producer
+    from connectors.kafka_io import make_producer, produce_blocking
 
     n = len(payloads)
     create_topic(settings, topic)
@@ -219,13 +219,7 @@ def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[byt
     producer.flush(30)  # connections and the idempotent producer id, before timing
     t0 = time.perf_counter()
     for key, value in payloads:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        produce_blocking(producer, topic, key, value)
     if producer.flush(60) > 0:
         raise RuntimeError("baseline producer: records not acknowledged within 60 s")
     produced_s = time.perf_counter() - t0
@@ -356,7 +350,7 @@ def redacted_events(n: int) -> Iterator[Any]:
 
 def projection_batches(settings: Settings, n: int) -> list[list[Message]]:
     """Produce `n` redacted events to the bench topic; read them back as confluent Messages."""
-    from connectors.kafka_io import make_producer
+    from connectors.kafka_io import make_producer, produce_blocking
     from schemas import serde
     from streams import topics
 
@@ -364,13 +358,7 @@ def projection_batches(settings: Settings, n: int) -> list[list[Message]]:
     log(f"projections: producing {n:,} redacted events to {topic}")
     producer = make_producer(settings)
     for ev in redacted_events(n):
-        while True:
-            try:
-                producer.produce(topic, key=ev.conversation_id.encode(), value=serde.encode(ev))
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        produce_blocking(producer, topic, ev.conversation_id.encode(), serde.encode(ev))
     if producer.flush(60) > 0:
         raise RuntimeError("projection input: records not acknowledged within 60 s")
     consumer = _consumer(settings)

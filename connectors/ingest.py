@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.kafka_io import make_producer
+from connectors.kafka_io import make_producer, produce_blocking
 from connectors.sample_data import SampleMessage, generate_conversations
 from schemas import serde
 from schemas.events import ConversationMessageRaw, Event, utcnow
@@ -89,13 +89,7 @@ def produce(settings: Settings, spec: TopicSpec, events: Iterable[Event | ValueE
         if isinstance(ev, ConversationMessageRaw) and rate:
             ev = ev.model_copy(update={"ingested_at": utcnow()})
         key = str(getattr(ev, spec.key)).encode()
-        while True:
-            try:
-                producer.produce(topic, key=key, value=serde.encode(ev), on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        produce_blocking(producer, topic, key, serde.encode(ev), on_delivery=on_delivery)
         report.sent += 1
         if progress and report.sent % 500 == 0:
             progress(report.sent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
@@ -23,6 +24,18 @@ def make_producer(settings: Settings, **overrides: object) -> Producer:
     }
     conf.update(overrides)
     return Producer(conf)
+
+
+def produce_blocking(producer: Producer, topic: str, key: bytes | None, value: bytes,
+                     **kwargs: Any) -> None:
+    """Produce one record, serving delivery callbacks while the local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, **kwargs)
+            break
+        except BufferError:
+            producer.poll(0.1)
+    producer.poll(0)
 
 
 def read_topic(settings: Settings, topic: str, *, from_end: bool = False, follow: bool = False,
