@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from connectors.kafka_io import make_producer, produce_blocking
 from connectors.sample_data import SampleMessage, generate_conversations
 from schemas import serde
+from schemas.errors import describe
 from schemas.events import ConversationMessageRaw, Event, utcnow
 from streams.settings import Settings
 from streams.topics import TopicSpec
@@ -46,8 +47,7 @@ def parse_line(line: str, model: type[Event]) -> Event:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(describe(exc))
         raise ValueError(problems) from exc
 
 

@@ -65,6 +65,16 @@ def rows_to_json(rows: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(json.dumps(r, separators=(",", ":"), default=str) for r in rows)
 
 
+def stored_offsets(reader: Any, table: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Next offset per (topic, partition) of `topics`, read from `table` through any object
+    with `database` and `query` (a store, or a reader of another process's store)."""
+    names = ", ".join(_quote(t) for t in topics)
+    rows = reader.query(
+        f"SELECT topic, partition, max(offset) AS last FROM {reader.database}.{table} "
+        f"WHERE topic IN ({names}) GROUP BY topic, partition")
+    return {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in rows}
+
+
 class MetricsStore(ABC):
     """Contract every metrics backend keeps (tests/integration/test_metrics_store_contract.py)."""
 
@@ -92,11 +102,7 @@ class MetricsStore(ABC):
 
     def stored_offsets(self, table: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
         """Next offset to read per (topic, partition), from the rows already stored."""
-        names = ", ".join(_quote(t) for t in topics)
-        rows = self.query(
-            f"SELECT topic, partition, max(offset) AS last FROM {self.database}.{table} "
-            f"WHERE topic IN ({names}) GROUP BY topic, partition")
-        return {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in rows}
+        return stored_offsets(self, table, topics)
 
     def __enter__(self) -> MetricsStore:
         return self

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from schemas.avro_gen import AVRO_DIR
 from schemas.catalog import MODELS_BY_ID, schema_id
+from schemas.errors import describe
 from schemas.events import Event
 
 MAGIC = 0
@@ -89,9 +90,7 @@ def decode_any(data: bytes | None) -> Event:
     try:
         return model.model_validate(record)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(describe(exc))
         raise InvalidEvent(f"{model.__name__} is invalid: {problems}") from exc
 
 

@@ -57,8 +57,11 @@ def postgres_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], int
     return rows, {(t, p): o for t, p, o in offs}
 
 
-def clickhouse_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], int]]:
+def clickhouse_figures(settings: Settings,
+                       topic_names: list[str]) -> tuple[int, dict[tuple[str, int], int]]:
+    from projections.clickhouse_sink import TABLE
     from projections.metrics_reader import open_metrics_reader
+    from projections.metrics_store import stored_offsets
 
     with open_metrics_reader(settings) as reader:
         db = reader.database
@@ -67,9 +70,7 @@ def clickhouse_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], i
         if not int(exists):
             return 0, {}
         rows = int(reader.query(f"SELECT count() AS n FROM {db}.step_metrics FINAL")[0]["n"])
-        offs = reader.query(f"SELECT topic, partition, max(offset) AS last FROM "
-                            f"{db}.step_metrics GROUP BY topic, partition")
-    return rows, {(r["topic"], int(r["partition"])): int(r["last"]) + 1 for r in offs}
+        return rows, stored_offsets(reader, TABLE, topic_names)
 
 
 def collect(settings: Settings) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         rows["postgres.ai_conversations"] = None
         report["postgres_error"] = str(exc)
     try:
-        ch_rows, ch_offs = clickhouse_figures(settings)
+        ch_rows, ch_offs = clickhouse_figures(settings, [redacted, dlq])
         rows["clickhouse.step_metrics"] = ch_rows
         lag["clickhouse_projection"] = sum(
             _lag(sizes[t], {p: o for (tt, p), o in ch_offs.items() if tt == t})

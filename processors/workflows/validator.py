@@ -21,6 +21,7 @@ from typing import Any
 from croniter import croniter
 from pydantic import TypeAdapter, ValidationError
 
+from schemas.errors import describe
 from schemas.workflow_dsl import REQUIRED_PARAMS, Workflow
 
 REFERENCE = re.compile(r"\{\{\s*(trigger|steps)\.([A-Za-z0-9_]+)(?:\.([A-Za-z0-9_]+))?\s*\}\}")
@@ -93,8 +94,7 @@ def validate_workflow(data: dict[str, Any] | Workflow) -> ValidationReport:
     try:
         wf = data if isinstance(data, Workflow) else Workflow.model_validate(data)
     except ValidationError as exc:
-        return ValidationReport(False, [
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()])
+        return ValidationReport(False, describe(exc))
     errors: list[str] = []
     steps = {s.id: s for s in wf.steps}
     dupes = sorted(i for i, n in Counter(s.id for s in wf.steps).items() if n > 1)
