@@ -118,7 +118,8 @@ class PartitionCursor:
 def resume_from_stored_positions(app: Any, settings: Settings, raw_topic: str,
                                  cursor: PartitionCursor) -> None:
     """Make the consumer's "seek to committed" seek raw partitions to the stored positions
-    (or the log start where none is stored) and start `cursor` there."""
+    (where none is stored yet: Faust's committed offset, else the log start) and start
+    `cursor` there."""
 
     @app.on_partitions_assigned.connect
     async def _patch(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -137,7 +138,10 @@ def resume_from_stored_positions(app: Any, settings: Settings, raw_topic: str,
                 if tp.topic != raw_topic:
                     continue
                 key = (tp.topic, tp.partition)
-                pos = max(stored.get(key, 0), starts.get(key, 0))
+                faust_pos = committed.get(tp)
+                # nothing stored yet (first run of this app id): Faust's position, else the start
+                fallback = faust_pos if isinstance(faust_pos, int) and faust_pos >= 0 else 0
+                pos = max(stored.get(key, fallback), starts.get(key, 0))
                 positions[key] = pos
                 if committed.get(tp) != pos:
                     log.info("resuming %s[%d] at stored position %d (Faust had %s)",
