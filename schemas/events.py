@@ -97,11 +97,18 @@ class ConversationMessageRedacted(Event):
 
 
 class WorkflowRequest(Event):
+    """A (redacted) chat message asking the workflow builder for something.
+
+    `workflow_id` names the workflow a modify/debug/optimize request is about;
+    `error_context` carries the failure a debug request reports (redacted too).
+    """
+
     conversation_id: str
     user_id: str | None = None
     redacted_text: str
     workflow_id: str | None = None
     source_event_id: str | None = None
+    error_context: str | None = None
 
 
 class RequirementAnalysis(Event):
@@ -116,6 +123,11 @@ class RequirementAnalysis(Event):
     constraints: list[str] = Field(default_factory=list)
     success_criteria: list[str] = Field(default_factory=list)
     confidence: float = 0.0
+    user_id: str | None = None
+    redacted_text: str = ""
+    timing_offset: str | None = Field(default=None, description="ISO 8601, e.g. -P3D")
+    workflow_id: str | None = None
+    error_context: str | None = None
 
 
 class GeneratedWorkflow(Event):
@@ -130,6 +142,11 @@ class GeneratedWorkflow(Event):
     valid: bool
     errors: list[str] = Field(default_factory=list)
     status: str = "draft"
+    conversation_id: str | None = None
+    version: int = 1
+    operation: str = Field(default="create", description="create, modify, debug or optimize")
+    diff_json: str = Field(default="[]", description="RFC 6902 patch from the previous version")
+    diagnosis_json: str = "{}"
 
 
 class GeneratedInterface(Event):
@@ -137,6 +154,7 @@ class GeneratedInterface(Event):
     workflow_id: str
     definition_json: str
     component_metadata_json: str = "{}"
+    workflow_version: int = 1
 
 
 class DocumentUploaded(Event):

@@ -25,6 +25,15 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import streams.cli" 2>/dev/null; then
   echo "setup: installing the project into .venv (first run takes a few minutes)" >&2
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
+  # llama-cpp-python has no binary wheel for this platform on PyPI: build it once (about
+  # 5 minutes on 2 cores) into a wheel cache that later installs and fresh clones reuse.
+  wheels="${AUTERITY_WHEEL_CACHE:-$HOME/.cache/auterity/wheels}"
+  llama=$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+  if ! ls "$wheels"/llama_cpp_python-"$llama"-*.whl >/dev/null 2>&1; then
+    echo "setup: building llama-cpp-python $llama from source (once, ~5 min)" >&2
+    mkdir -p "$wheels"
+    .venv/bin/pip wheel -q --no-deps -w "$wheels" "llama-cpp-python==$llama"
+  fi
+  .venv/bin/pip install -q --find-links "$wheels" -e ".[dev]"
   echo "$want" > "$stamp"
 fi
