@@ -1,7 +1,11 @@
 """Postgres state schema (idempotent DDL), tenant isolation by row-level security.
 
 Invariants:
-- `ai_conversations.id` is the redacted event's id: a redelivered event upserts onto itself;
+- `ai_conversations.id` is the projected event's id: a redelivered event upserts onto itself;
+- the workflow builder's tables are keyed inside the tenant (`(tenant_id, workflow_id)`,
+  ...), so one dealership's event can never replace another's row; `generated_workflows`
+  holds the highest version seen, `generated_workflow_versions` every version once (see
+  projections/builder_sink.py for the upsert rules);
 - `projection_offsets` holds, per projection and topic-partition, the next offset to read,
   written in the same transaction as the rows it covers;
 - readers connect as (or SET ROLE to) `auterity_reader` and see only the rows of the tenant
@@ -13,8 +17,11 @@ from __future__ import annotations
 import psycopg
 
 READER_ROLE = "auterity_reader"
+# every table a reader may query: row-level security keeps each tenant to its own rows
+TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
+                 "generated_interfaces")
 
-DDL = f"""
+TABLES_DDL = f"""
 CREATE EXTENSION IF NOT EXISTS vector;
 
 CREATE TABLE IF NOT EXISTS ai_conversations (
@@ -45,20 +52,90 @@ CREATE TABLE IF NOT EXISTS projection_offsets (
     PRIMARY KEY (projection, topic, partition)
 );
 
-ALTER TABLE ai_conversations ENABLE ROW LEVEL SECURITY;
+CREATE TABLE IF NOT EXISTS generated_workflows (
+    tenant_id           text        NOT NULL,
+    workflow_id         text        NOT NULL,
+    user_id             text,
+    conversation_id     text,
+    name                text        NOT NULL,
+    description         text        NOT NULL DEFAULT '',
+    requirements        jsonb       NOT NULL,
+    workflow_definition jsonb       NOT NULL,
+    generation_metadata jsonb       NOT NULL DEFAULT '{{}}',
+    status              text        NOT NULL,
+    version             integer     NOT NULL,
+    operation           text        NOT NULL,
+    valid               boolean     NOT NULL,
+    errors              jsonb       NOT NULL DEFAULT '[]',
+    event_id            text        NOT NULL,
+    created_at          timestamptz NOT NULL,
+    updated_at          timestamptz NOT NULL,
+    source_topic        text        NOT NULL,
+    source_partition    integer     NOT NULL,
+    source_offset       bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, workflow_id)
+);
+CREATE INDEX IF NOT EXISTS generated_workflows_tenant_updated
+    ON generated_workflows (tenant_id, updated_at);
+CREATE INDEX IF NOT EXISTS generated_workflows_tenant_conversation
+    ON generated_workflows (tenant_id, conversation_id);
+
+CREATE TABLE IF NOT EXISTS generated_workflow_versions (
+    tenant_id        text        NOT NULL,
+    workflow_id      text        NOT NULL,
+    version          integer     NOT NULL,
+    definition       jsonb       NOT NULL,
+    diff             jsonb       NOT NULL DEFAULT '[]',
+    diagnosis        jsonb       NOT NULL DEFAULT '{{}}',
+    operation        text        NOT NULL,
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, workflow_id, version)
+);
+
+CREATE TABLE IF NOT EXISTS generated_interfaces (
+    tenant_id            text        NOT NULL,
+    interface_id         text        NOT NULL,
+    workflow_id          text        NOT NULL,
+    workflow_version     integer     NOT NULL,
+    interface_definition jsonb       NOT NULL,
+    component_metadata   jsonb       NOT NULL DEFAULT '{{}}',
+    event_id             text        NOT NULL,
+    created_at           timestamptz NOT NULL,
+    source_topic         text        NOT NULL,
+    source_partition     integer     NOT NULL,
+    source_offset        bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, interface_id)
+);
+CREATE INDEX IF NOT EXISTS generated_interfaces_tenant_workflow
+    ON generated_interfaces (tenant_id, workflow_id, workflow_version);
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN
         CREATE ROLE {READER_ROLE} NOLOGIN;
     END IF;
+END $$;
+"""
+
+TENANT_ISOLATION = """
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+DO $$
+BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_policies
-                   WHERE tablename = 'ai_conversations' AND policyname = 'tenant_isolation') THEN
-        CREATE POLICY tenant_isolation ON ai_conversations
+                   WHERE tablename = '{table}' AND policyname = 'tenant_isolation') THEN
+        CREATE POLICY tenant_isolation ON {table}
             USING (tenant_id = current_setting('auterity.tenant_id', true));
     END IF;
 END $$;
-GRANT SELECT ON ai_conversations TO {READER_ROLE};
+GRANT SELECT ON {table} TO {reader};
 """
+
+DDL = TABLES_DDL + "".join(TENANT_ISOLATION.format(table=t, reader=READER_ROLE)
+                           for t in TENANT_TABLES)
 
 _LOCK_ID = 0x61757465  # serialises concurrent migrations ("aute")
 

@@ -5,12 +5,17 @@ a redelivered event carries the same id and content), and the next offsets per p
 upserted into `projection_offsets` — all in ONE transaction. A record that does not decode
 or whose row Postgres refuses (e.g. a NUL character) goes to the dead-letter topic and the
 batch goes on.
+
+`PostgresProjection` is that loop for any Postgres projection (the workflow builder's too,
+projections/builder_sink.py); a projection supplies how a record becomes rows and how rows
+are stored.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import psycopg
 from confluent_kafka import Message, Producer
@@ -28,24 +33,146 @@ COLUMNS = ("id", "tenant_id", "user_id", "session_id", "message_type", "channel"
            "source_offset")
 
 
-class PostgresConversationSink:
-    """Projection `postgres` of conversations.redacted."""
+class Rejected(serde.DecodeError):
+    """A record that decodes but must not be stored; dead-lettered with `kind`."""
 
-    name = "postgres"
+    def __init__(self, kind: str, message: str, tenant_id: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.tenant_id = tenant_id
+
+
+class DeadLetterOutbox:
+    """Dead letters of one projection step, produced to the DLQ topic.
+
+    Invariant: `flush` returns only once Kafka acknowledged every dead letter, so a caller
+    that stores the offsets past a record after `flush` never loses it.
+    """
+
+    def __init__(self, settings: Settings, step: str, producer: Producer | None = None) -> None:
+        self.settings = settings
+        self.step = step
+        self.producer = producer or Producer({"bootstrap.servers": settings.kafka_servers,
+                                              "acks": "all", "enable.idempotence": True})
+        self.topic = topics.DEAD_LETTERS.name(settings)
+
+    def add(self, m: Message, kind: str, error: str, tenant_id: str | None = None) -> None:
+        dl = dead_letter(error_kind=kind, error=error, step=self.step, topic=m.topic(),
+                         partition=m.partition(), offset=m.offset(), key=m.key(),
+                         payload=m.value(), tenant_id=tenant_id,
+                         max_payload=self.settings.max_message_bytes)
+        self.producer.produce(self.topic, key=m.topic().encode(), value=serde.encode(dl))
+
+    def flush(self) -> None:
+        if self.producer.flush(30) > 0:
+            raise RuntimeError("dead letters were not acknowledged by Kafka")
+
+
+def next_offsets(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
+    """The offset after the last of `messages` per (topic, partition)."""
+    nxt: dict[tuple[str, int], int] = {}
+    for m in messages:
+        nxt[(m.topic(), m.partition())] = m.offset() + 1
+    return nxt
+
+
+def copy_rows(conn: psycopg.Connection, temp: str, like: str, columns: Sequence[str],
+              rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` into the session's temporary table `temp`, shaped like table `like` and
+    emptied at every commit."""
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} "
+                 f"(LIKE {like} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    with conn.cursor().copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+class PostgresProjection:
+    """A projection into Postgres: rows and next offsets in ONE transaction.
+
+    Subclasses set `name` (the key in `projection_offsets`) and `step` (the dead letters'
+    step), and implement `_prepare` (a record -> its rows, or raise serde.DecodeError to
+    dead-letter it) and `_apply` (store prepared rows inside the caller's transaction).
+    Invariant: the offsets past a batch are stored only with its rows, and only after the
+    dead letters of its refused records were acknowledged.
+    """
+
+    name: str
+    step: str
 
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
         self.settings = settings
         self.conn = psycopg.connect(settings.resolved_database_url(), autocommit=True)
         migrate(self.conn)
-        self.producer = producer or Producer({"bootstrap.servers": settings.kafka_servers,
-                                              "acks": "all", "enable.idempotence": True})
-        self.dlq_topic = topics.DEAD_LETTERS.name(settings)
+        self.dead_letters = DeadLetterOutbox(settings, self.step, producer)
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
         rows = self.conn.execute(
             "SELECT topic, partition, next_offset FROM projection_offsets "
             "WHERE projection = %s AND topic = ANY(%s)", (self.name, list(topic_names))).fetchall()
         return {(t, p): o for t, p, o in rows}
+
+    def _prepare(self, m: Message) -> Any:
+        raise NotImplementedError
+
+    def _apply(self, rows: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def _probe(self, rows: Sequence[Any]) -> None:
+        """Raise psycopg.DataError if Postgres refuses `rows` (run in a rolled-back
+        transaction)."""
+        self._apply(rows)
+
+    def _storable(self, pending: list[tuple[Message, Any]]) -> list[Any]:
+        """Rows Postgres accepts; each row it refuses (DataError) goes to the DLQ instead."""
+        good = []
+        for m, row in pending:
+            try:
+                with self.conn.transaction(force_rollback=True):
+                    self._probe([row])
+                good.append(row)
+            except psycopg.DataError as exc:
+                self.dead_letters.add(m, "unstorable", f"Postgres refused the row: {exc}")
+        return good
+
+    def write(self, messages: Sequence[Message]) -> None:
+        if self.conn.closed or self.conn.broken:
+            self.conn = psycopg.connect(self.settings.resolved_database_url(), autocommit=True)
+        pending: list[tuple[Message, Any]] = []
+        for m in messages:
+            try:
+                pending.append((m, self._prepare(m)))
+            except serde.DecodeError as exc:
+                self.dead_letters.add(m, exc.kind, str(exc), getattr(exc, "tenant_id", None))
+        nxt = next_offsets(messages)
+        try:
+            self.dead_letters.flush()
+            self._commit([row for _, row in pending], nxt)
+        except psycopg.DataError:
+            good = self._storable(pending)
+            self.dead_letters.flush()
+            self._commit(good, nxt)
+
+    def _commit(self, rows: Sequence[Any], nxt: dict[tuple[str, int], int]) -> None:
+        """Store `rows` and the next offsets in ONE transaction."""
+        with self.conn.transaction():
+            self._apply(rows)
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO projection_offsets (projection, topic, partition, next_offset) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, partition) "
+                    "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+                    [(self.name, t, p, o) for (t, p), o in nxt.items()])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresConversationSink(PostgresProjection):
+    """Projection `postgres` of conversations.redacted."""
+
+    name = "postgres"
+    step = "postgres_projection"
 
     def _row(self, m: Message, ev: ConversationMessageRedacted) -> tuple:
         counts: dict[str, int] = {}
@@ -58,73 +185,17 @@ class PostgresConversationSink:
                 json.dumps(metadata), ev.occurred_at, ev.ingested_at, m.topic(), m.partition(),
                 m.offset())
 
-    def _dead_letter(self, m: Message, kind: str, error: str) -> None:
-        dl = dead_letter(error_kind=kind, error=error, step="postgres_projection",
-                         topic=m.topic(), partition=m.partition(), offset=m.offset(),
-                         key=m.key(), payload=m.value(),
-                         max_payload=self.settings.max_message_bytes)
-        self.producer.produce(self.dlq_topic, key=m.topic().encode(), value=serde.encode(dl))
+    def _prepare(self, m: Message) -> tuple:
+        return self._row(m, serde.decode(m.value(), ConversationMessageRedacted))
 
     def _copy(self, rows: Sequence[tuple]) -> None:
+        copy_rows(self.conn, "_conv_batch", "ai_conversations", COLUMNS, rows)
+
+    _probe = _copy
+
+    def _apply(self, rows: Sequence[tuple]) -> None:
+        self._copy(rows)
         self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _conv_batch "
-            "(LIKE ai_conversations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        with self.conn.cursor().copy(f"COPY _conv_batch ({', '.join(COLUMNS)}) FROM STDIN") as cp:
-            for row in rows:
-                cp.write_row(row)
-
-    def _storable(self, rows: list[tuple[Message, tuple]]) -> list[tuple]:
-        """Rows Postgres accepts; each row it refuses (DataError) goes to the DLQ instead."""
-        good = []
-        for m, row in rows:
-            try:
-                with self.conn.transaction(force_rollback=True):
-                    self._copy([row])
-                good.append(row)
-            except psycopg.DataError as exc:
-                self._dead_letter(m, "unstorable", f"Postgres refused the row: {exc}")
-        return good
-
-    def write(self, messages: Sequence[Message]) -> None:
-        if self.conn.closed or self.conn.broken:
-            self.conn = psycopg.connect(self.settings.resolved_database_url(), autocommit=True)
-        pending: list[tuple[Message, tuple]] = []
-        for m in messages:
-            try:
-                pending.append((m, self._row(m, serde.decode(m.value(),
-                                                             ConversationMessageRedacted))))
-            except serde.DecodeError as exc:
-                self._dead_letter(m, exc.kind, str(exc))
-        nxt: dict[tuple[str, int], int] = {}
-        for m in messages:
-            nxt[(m.topic(), m.partition())] = m.offset() + 1
-        try:
-            self._flush_dead_letters()
-            self._commit([row for _, row in pending], nxt)
-        except psycopg.DataError:
-            good = self._storable(pending)
-            self._flush_dead_letters()
-            self._commit(good, nxt)
-
-    def _flush_dead_letters(self) -> None:
-        """Dead letters are acked by Kafka BEFORE the offsets past them are committed."""
-        if self.producer.flush(30) > 0:
-            raise RuntimeError("dead letters were not acknowledged by Kafka")
-
-    def _commit(self, rows: Sequence[tuple], nxt: dict[tuple[str, int], int]) -> None:
-        """Upsert `rows` and store the next offsets in ONE transaction."""
-        with self.conn.transaction():
-            self._copy(rows)
-            self.conn.execute(
-                f"INSERT INTO ai_conversations ({', '.join(COLUMNS)}, projected_at) "
-                f"SELECT {', '.join(COLUMNS)}, clock_timestamp() FROM _conv_batch "
-                "ON CONFLICT (id) DO NOTHING")
-            with self.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO projection_offsets (projection, topic, partition, next_offset) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, partition) "
-                    "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-                    [(self.name, t, p, o) for (t, p), o in nxt.items()])
-
-    def close(self) -> None:
-        self.conn.close()
+            f"INSERT INTO ai_conversations ({', '.join(COLUMNS)}, projected_at) "
+            f"SELECT {', '.join(COLUMNS)}, clock_timestamp() FROM _conv_batch "
+            "ON CONFLICT (id) DO NOTHING")

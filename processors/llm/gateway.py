@@ -1,0 +1,301 @@
+"""`LlmGateway`: every model call of the product goes through here.
+
+    gateway.complete_json(operation="analyze_requirements", tenant_id="dealer-1",
+                          messages=[...], schema={...})
+
+1. **Policy**: the operation's minimum tier and latency objective pick the cheapest available
+   model meeting both (ties: the faster one).
+2. **Budget**: if the tenant's spend today plus this call's estimated cost exceeds its daily
+   budget, the call is downgraded to the cheapest free model (or rejected: `BudgetExceeded`).
+3. **Cache**: an exact-match hit (normalised prompt + model + parameters) returns at once.
+4. **LiteLLM Router**: retries, cooldowns, timeouts and fallbacks across models; the output
+   is always JSON-schema constrained and checked against the schema.
+5. **Usage**: one `ModelUsage` event per attempt — failed attempts before a fallback, the
+   success, cache hits and budget rejections — priced by litellm from the registered prices.
+
+Invariants: prompts passed in must already be redacted (the builder only ever sees
+`redacted_text`); nothing is returned that did not validate against the requested schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+import litellm
+from litellm.integrations.custom_logger import CustomLogger
+
+from processors.llm import local_provider
+from processors.llm.cache import ResponseCache, cache_key
+from processors.llm.config import ModelSpec, RouterConfig, load_config
+from processors.llm.spend import SpendLedger
+from processors.llm.usage import UsageSink, usage_event
+from schemas.events import ModelUsage
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+
+
+class LlmError(RuntimeError):
+    """A model call could not produce a valid answer."""
+
+
+class BudgetExceeded(LlmError):
+    """The tenant's daily budget does not allow this call and no free model can take it."""
+
+
+class NoModelAvailable(LlmError):
+    """No configured model is available for the operation."""
+
+
+class ModelOutputError(LlmError):
+    """The model answered, but not with JSON matching the requested schema."""
+
+
+@dataclass
+class JsonCompletion:
+    data: dict[str, Any]
+    model: str
+    provider: str
+    cache_hit: bool
+    downgraded: str | None = None
+    usage: list[ModelUsage] = field(default_factory=list)
+
+
+@dataclass
+class _Attempt:
+    model: str
+    error_class: str
+    latency_ms: float
+
+
+class _FailureCollector(CustomLogger):
+    """litellm calls failure handlers synchronously (its router's fallbacks rely on that),
+    so every failed attempt of a call is recorded before the call returns or raises."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, list[_Attempt]] = {}
+        self.lock = threading.Lock()
+
+    def log_failure_event(self, kwargs: dict, response_obj: Any, start_time: Any,
+                          end_time: Any) -> None:
+        meta = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        call_id = meta.get("auterity_call_id")
+        if call_id is None:
+            return
+        exc = kwargs.get("exception")
+        model_id = (meta.get("model_info") or {}).get("id") or str(kwargs.get("model"))
+        ms = (end_time - start_time).total_seconds() * 1000 if start_time and end_time else 0.0
+        with self.lock:
+            if call_id in self.calls:
+                self.calls[call_id].append(
+                    _Attempt(model_id, type(exc).__name__ if exc else "Error", ms))
+
+
+_collector = _FailureCollector()
+
+
+def _estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 8
+
+
+class LlmGateway:
+    def __init__(self, config: RouterConfig | None = None, sink: UsageSink | None = None,
+                 ledger: SpendLedger | None = None) -> None:
+        self.config = config or load_config()
+        self.sink = sink
+        self.ledger = ledger or SpendLedger()
+        self.cache = ResponseCache(self.config.cache.ttl_s, self.config.cache.max_entries)
+        local_provider.register()
+        if _collector not in litellm.callbacks:
+            litellm.callbacks.append(_collector)
+        self.available = self.config.available_models()
+        litellm.register_model({
+            m.litellm_model: {"input_cost_per_token": m.input_cost_per_token,
+                              "output_cost_per_token": m.output_cost_per_token,
+                              "cache_creation_input_token_cost": 0.0,
+                              "cache_read_input_token_cost": 0.0,
+                              "litellm_provider": m.provider, "mode": "chat"}
+            for m in self.available})
+        r = self.config.router
+        self.router = litellm.Router(
+            model_list=[self._deployment(m) for m in self.available],
+            fallbacks=self.config.available_fallbacks(),
+            num_retries=r.num_retries, allowed_fails=r.allowed_fails,
+            cooldown_time=r.cooldown_time_s, timeout=r.timeout_s,
+        ) if self.available else None
+
+    @staticmethod
+    def _deployment(m: ModelSpec) -> dict[str, Any]:
+        params: dict[str, Any] = {**m.litellm_params, "model": m.litellm_model,
+                                  "timeout": m.timeout_s}
+        if m.api_base:
+            params["api_base"] = m.api_base
+        return {"model_name": m.name, "litellm_params": params,
+                "model_info": {"id": m.name, "quality_tier": m.tier}}
+
+    # -- policy -------------------------------------------------------------------------
+    def select_model(self, operation: str, est_input: int, est_output: int) -> ModelSpec:
+        """The cheapest available model meeting the operation's tier and latency objective;
+        if none meets the latency objective, the fastest meeting the tier."""
+        policy = self.config.policy(operation)
+        tiered = [m for m in self.available if m.tier >= policy.min_tier]
+        if not tiered:
+            raise NoModelAvailable(
+                f"no available model has tier >= {policy.min_tier} for {operation!r}; "
+                f"available: {[m.name for m in self.available] or 'none'} (set the API key "
+                "a model's requires_env names, or lower min_tier)")
+        fast = [m for m in tiered if m.latency_ms <= policy.latency_ms]
+        if not fast:
+            return min(tiered, key=lambda m: m.latency_ms)
+        return min(fast, key=lambda m: (m.estimated_cost(est_input, est_output), m.latency_ms))
+
+    def _within_budget(self, tenant_id: str, spec: ModelSpec, est_in: int, est_out: int
+                       ) -> tuple[ModelSpec, str | None]:
+        limit = self.config.budgets.limit(tenant_id)
+        spent = self.ledger.spent(tenant_id)
+        if spent + spec.estimated_cost(est_in, est_out) <= limit:
+            return spec, None
+        why = (f"tenant {tenant_id!r} spent ${spent:.4f} of its ${limit:.2f} daily budget; "
+               f"{spec.name} would cost ~${spec.estimated_cost(est_in, est_out):.4f}")
+        free = [m for m in self.available if m.estimated_cost(est_in, est_out) == 0]
+        if self.config.budgets.on_exceeded == "downgrade" and free:
+            cheapest = min(free, key=lambda m: m.latency_ms)
+            return cheapest, f"{why}: downgraded to {cheapest.name}"
+        raise BudgetExceeded(why)
+
+    # -- calls ---------------------------------------------------------------------------
+    def _emit(self, events: list[ModelUsage], **fields: Any) -> None:
+        ev = usage_event(**fields)
+        events.append(ev)
+        if self.sink is not None:
+            self.sink(ev)
+
+    def complete_json(self, *, operation: str, tenant_id: str, messages: list[dict[str, Any]],
+                      schema: dict[str, Any], user_id: str | None = None,
+                      max_tokens: int | None = None, temperature: float = 0.0,
+                      **litellm_kwargs: Any) -> JsonCompletion:
+        """A JSON answer validated against `schema`. `litellm_kwargs` go to the router
+        (unit tests pass `mock_response` / `mock_testing_fallbacks` here)."""
+        started = time.perf_counter()
+        events: list[ModelUsage] = []
+        base = {"tenant_id": tenant_id, "user_id": user_id, "operation": operation}
+        max_tokens = max_tokens or self.config.policy(operation).max_tokens
+        est_in = _estimate_tokens(messages)
+        if self.router is None:
+            raise NoModelAvailable("no configured model is available")
+        spec = self.select_model(operation, est_in, max_tokens)
+        try:
+            spec, downgraded = self._within_budget(tenant_id, spec, est_in, max_tokens)
+        except BudgetExceeded:
+            self._emit(events, **base, model=spec.name, provider=spec.provider, success=False,
+                       error_class="BudgetExceeded",
+                       latency_ms=(time.perf_counter() - started) * 1000)
+            raise
+        key = cache_key(spec.name, messages, {"schema": schema, "max_tokens": max_tokens,
+                                              "temperature": temperature})
+        hit = self.cache.get(key)
+        if hit is not None:
+            answer, model_name = hit
+            provider = self.config.model(model_name).provider
+            self._emit(events, **base, model=model_name, provider=provider, cache_hit=True,
+                       latency_ms=(time.perf_counter() - started) * 1000)
+            return JsonCompletion(answer, model_name, provider, True, downgraded, events)
+
+        call_id = uuid.uuid4().hex
+        with _collector.lock:
+            _collector.calls[call_id] = []
+        call_started = time.perf_counter()
+        try:
+            response = self.router.completion(
+                model=spec.name, messages=messages, max_tokens=max_tokens,
+                temperature=temperature,
+                response_format={"type": "json_schema",
+                                 "json_schema": {"name": operation, "schema": schema,
+                                                 "strict": True}},
+                metadata={"auterity_call_id": call_id, **base}, **litellm_kwargs)
+        except Exception as exc:
+            self._emit_failures(events, base, call_id)
+            if not any(e.error_class == type(exc).__name__ for e in events):
+                self._emit(events, **base, model=spec.name, provider=spec.provider,
+                           success=False, error_class=type(exc).__name__,
+                           latency_ms=(time.perf_counter() - call_started) * 1000)
+            raise LlmError(f"{operation}: every model failed: {type(exc).__name__}: "
+                           f"{str(exc)[:300]}") from exc
+        failed_ms = self._emit_failures(events, base, call_id)
+        served = self._served_model(response, spec)
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = float(sum(litellm.cost_per_token(
+            model=served.litellm_model, prompt_tokens=tokens_in, completion_tokens=tokens_out)))
+        latency = (time.perf_counter() - call_started) * 1000 - failed_ms
+        content = response.choices[0].message.content or ""
+        try:
+            answer = json.loads(content)
+            jsonschema.validate(answer, schema)
+        except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
+            self._emit(events, **base, model=served.name, provider=served.provider,
+                       input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost,
+                       latency_ms=latency, success=False, error_class="ModelOutputError")
+            self.ledger.add(tenant_id, cost)
+            raise ModelOutputError(
+                f"{operation}: {served.name} answered outside the schema: "
+                f"{getattr(exc, 'message', str(exc))[:300]}") from exc
+        self.ledger.add(tenant_id, cost)
+        self._emit(events, **base, model=served.name, provider=served.provider,
+                   input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost,
+                   latency_ms=latency)
+        self.cache.put(key, answer, served.name)
+        return JsonCompletion(answer, served.name, served.provider, False, downgraded, events)
+
+    async def acomplete_json(self, **kwargs: Any) -> JsonCompletion:
+        """`complete_json` on a worker thread: the event loop never waits on a model."""
+        return await asyncio.to_thread(lambda: self.complete_json(**kwargs))
+
+    def _served_model(self, response: Any, requested: ModelSpec) -> ModelSpec:
+        model_id = (getattr(response, "_hidden_params", None) or {}).get("model_id")
+        try:
+            return self.config.model(model_id) if model_id else requested
+        except KeyError:
+            return requested
+
+    def _emit_failures(self, events: list[ModelUsage], base: dict[str, Any],
+                       call_id: str) -> float:
+        with _collector.lock:
+            attempts = _collector.calls.pop(call_id, [])
+        for a in attempts:
+            try:
+                spec = self.config.model(a.model)
+                name, provider = spec.name, spec.provider
+            except KeyError:
+                name, provider = a.model, a.model.split("/", 1)[0]
+            self._emit(events, **base, model=name, provider=provider, success=False,
+                       error_class=a.error_class, latency_ms=a.latency_ms)
+        return sum(a.latency_ms for a in attempts)
+
+    # -- status --------------------------------------------------------------------------
+    def models_status(self) -> list[dict[str, Any]]:
+        """Each configured model: availability, tier, prices, and whether it cools down."""
+        from litellm.router_utils.cooldown_handlers import _get_cooldown_deployments
+
+        cooling = set(_get_cooldown_deployments(self.router, None)) if self.router else set()
+        rows = []
+        for m in self.config.models:
+            missing = [v for v in m.requires_env if not os.environ.get(v)]
+            health = ("cooling down" if m.name in cooling else "ok") if not missing else \
+                f"unavailable (set {', '.join(missing)})"
+            rows.append({"name": m.name, "model": m.litellm_model, "provider": m.provider,
+                         "tier": m.tier, "latency_ms": m.latency_ms,
+                         "input_usd_per_1k": m.input_cost_per_token * 1000,
+                         "output_usd_per_1k": m.output_cost_per_token * 1000,
+                         "available": not missing, "health": health})
+        return rows
