@@ -33,8 +33,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from confluent_kafka import Message
+from confluent_kafka import Message, Producer
 
 from projections.postgres_sink import COLUMNS as CONVERSATION_COLUMNS
 from projections.postgres_sink import PostgresProjection, Rejected, copy_rows
@@ -57,7 +58,8 @@ CHANNEL = "chat"  # the builder is a chat with the dealership's staff
 
 @dataclass(frozen=True)
 class Target:
-    """A table the sink writes: rows are COPYed into `temp`, then `upsert` runs."""
+    """A table the sink writes: a batch's rows are COPYed into `temp`, then `upsert` moves
+    them into `table`."""
 
     table: str
     columns: tuple[str, ...]
@@ -65,17 +67,22 @@ class Target:
 
     @property
     def temp(self) -> str:
-        return f"_builder_{self.table}"
+        return temp_table(self.table)
 
 
-def _select(target_columns: tuple[str, ...], key: str, order: str) -> str:
-    """One row per `key` of the batch, the first by `order`."""
-    cols = ", ".join(target_columns)
-    return f"SELECT DISTINCT ON ({key}) {cols} FROM {{temp}} ORDER BY {key}, {order}"
+def temp_table(table: str) -> str:
+    return f"_builder_{table}"
 
 
-def _set(columns: tuple[str, ...], keep: tuple[str, ...]) -> str:
-    return ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keep)
+def _insert(table: str, columns: tuple[str, ...], key: str, order: str) -> str:
+    """INSERT of one row per `key` of the batch (the first by `order`) into `table`."""
+    cols = ", ".join(columns)
+    return (f"INSERT INTO {table} AS cur ({cols}) SELECT DISTINCT ON ({key}) {cols} "
+            f"FROM {temp_table(table)} ORDER BY {key}, {order} ON CONFLICT ({key}) ")
+
+
+def _update(columns: tuple[str, ...], keep: tuple[str, ...]) -> str:
+    return "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keep)
 
 
 SOURCE = ("source_topic", "source_partition", "source_offset")
@@ -91,31 +98,26 @@ INTERFACE_COLUMNS = ("tenant_id", "interface_id", "workflow_id", "workflow_versi
 CONVERSATIONS = Target(
     "ai_conversations", CONVERSATION_COLUMNS,
     f"INSERT INTO ai_conversations ({', '.join(CONVERSATION_COLUMNS)}, projected_at) "
-    f"SELECT {', '.join(CONVERSATION_COLUMNS)}, clock_timestamp() FROM {{temp}} "
-    "ON CONFLICT (id) DO NOTHING")
+    f"SELECT {', '.join(CONVERSATION_COLUMNS)}, clock_timestamp() "
+    f"FROM {temp_table('ai_conversations')} ON CONFLICT (id) DO NOTHING")
 WORKFLOWS = Target(
     "generated_workflows", WF_COLUMNS,
-    f"INSERT INTO generated_workflows AS cur ({', '.join(WF_COLUMNS)}) "
-    + _select(WF_COLUMNS, "tenant_id, workflow_id",
-              "version DESC, source_partition, source_offset")
-    + " ON CONFLICT (tenant_id, workflow_id) DO UPDATE SET "
-    + _set(WF_COLUMNS, keep=("tenant_id", "workflow_id", "created_at"))
+    _insert("generated_workflows", WF_COLUMNS, "tenant_id, workflow_id",
+            "version DESC, source_partition, source_offset")
+    + _update(WF_COLUMNS, keep=("tenant_id", "workflow_id", "created_at"))
     + " WHERE EXCLUDED.version > cur.version")
 VERSIONS = Target(
     "generated_workflow_versions", VERSION_COLUMNS,
-    f"INSERT INTO generated_workflow_versions ({', '.join(VERSION_COLUMNS)}) "
-    + _select(VERSION_COLUMNS, "tenant_id, workflow_id, version",
-              "source_partition, source_offset")
-    + " ON CONFLICT (tenant_id, workflow_id, version) DO NOTHING")
+    _insert("generated_workflow_versions", VERSION_COLUMNS, "tenant_id, workflow_id, version",
+            "source_partition, source_offset")
+    + "DO NOTHING")
 INTERFACES = Target(
     "generated_interfaces", INTERFACE_COLUMNS,
-    f"INSERT INTO generated_interfaces AS cur ({', '.join(INTERFACE_COLUMNS)}) "
-    + _select(INTERFACE_COLUMNS, "tenant_id, interface_id",
-              "workflow_version DESC, created_at DESC, event_id DESC")
-    + " ON CONFLICT (tenant_id, interface_id) DO UPDATE SET "
-    + _set(INTERFACE_COLUMNS, keep=("tenant_id", "interface_id"))
+    _insert("generated_interfaces", INTERFACE_COLUMNS, "tenant_id, interface_id",
+            "workflow_version DESC, created_at DESC, event_id DESC")
+    + _update(INTERFACE_COLUMNS, keep=("tenant_id", "interface_id"))
     + " WHERE (EXCLUDED.workflow_version, EXCLUDED.created_at, EXCLUDED.event_id)"
-      " > (cur.workflow_version, cur.created_at, cur.event_id)")
+    " > (cur.workflow_version, cur.created_at, cur.event_id)")
 TARGETS = (CONVERSATIONS, WORKFLOWS, VERSIONS, INTERFACES)
 
 Rows = list[tuple[Target, tuple]]
@@ -196,11 +198,11 @@ def interface_rows(m: Message, ev: GeneratedInterface) -> Rows:
         ev.occurred_at, *_source(m)))]
 
 
-HANDLERS: dict[type[Event], Callable[[Message, Event], Rows]] = {
-    WorkflowRequest: request_rows,  # type: ignore[dict-item]
-    RequirementAnalysis: analysis_rows,  # type: ignore[dict-item]
-    GeneratedWorkflow: workflow_rows,  # type: ignore[dict-item]
-    GeneratedInterface: interface_rows,  # type: ignore[dict-item]
+HANDLERS: dict[type[Event], Callable[[Message, Any], Rows]] = {
+    WorkflowRequest: request_rows,
+    RequirementAnalysis: analysis_rows,
+    GeneratedWorkflow: workflow_rows,
+    GeneratedInterface: interface_rows,
 }
 
 
@@ -210,11 +212,12 @@ class PostgresBuilderSink(PostgresProjection):
     name = "postgres_builder"
     step = "postgres_builder_projection"
 
-    def __init__(self, settings: Settings, **kw: object) -> None:
-        super().__init__(settings, **kw)  # type: ignore[arg-type]
+    def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
+        super().__init__(settings, producer)
         self.models = {spec.name(settings): spec.model for spec in BUILDER_TOPICS}
 
-    def topics(self) -> list[str]:
+    def topic_names(self) -> list[str]:
+        """The topics this projection reads."""
         return list(self.models)
 
     def _prepare(self, m: Message) -> Rows:
@@ -234,4 +237,4 @@ class PostgresBuilderSink(PostgresProjection):
             if by_target[target]:
                 copy_rows(self.conn, target.temp, target.table, target.columns,
                           by_target[target])
-                self.conn.execute(target.upsert.format(temp=target.temp))
+                self.conn.execute(target.upsert)

@@ -13,7 +13,7 @@ insert.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,9 +27,22 @@ from streams import topics
 TABLE = "step_metrics"
 
 
-def _ts(dt: datetime) -> str:
+def ch_datetime(dt: datetime) -> str:
+    """`dt` as a ClickHouse DateTime64(3, 'UTC') literal."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def insert_by_partition(store: MetricsStore, table: str,
+                        rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert `rows` (each carrying its topic, partition and offset, in offset order) as one
+    block per topic-partition, deduplicated by the token `topic:partition:first-last`."""
+    groups: dict[tuple[str, int], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(row["topic"], row["partition"])].append(row)
+    for (topic, partition), group in groups.items():
+        token = f"{topic}:{partition}:{group[0]['offset']}-{group[-1]['offset']}"
+        store.insert_rows(table, group, token)
 
 
 def metric_row(m: Message) -> dict[str, Any]:
@@ -40,25 +53,25 @@ def metric_row(m: Message) -> dict[str, Any]:
     except serde.DecodeError as exc:
         return {**base, "event_id": f"{m.topic()}:{m.partition()}:{m.offset()}",
                 "tenant_id": "unknown", "step": "metrics_projection", "ok": 0,
-                "error_kind": exc.kind, "ingested_at": _ts(datetime.now(UTC)),
-                "processed_at": _ts(datetime.now(UTC)), "latency_ms": 0.0,
+                "error_kind": exc.kind, "ingested_at": ch_datetime(datetime.now(UTC)),
+                "processed_at": ch_datetime(datetime.now(UTC)), "latency_ms": 0.0,
                 "text_chars": 0, "entities": {}}
     if isinstance(ev, ConversationMessageRedacted):
         ingested = ev.ingested_at or ev.occurred_at
         return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id,
                 "step": topics.PII_STEP, "ok": 1, "error_kind": "",
-                "ingested_at": _ts(ingested), "processed_at": _ts(ev.redacted_at),
+                "ingested_at": ch_datetime(ingested), "processed_at": ch_datetime(ev.redacted_at),
                 "latency_ms": (ev.redacted_at - ingested).total_seconds() * 1000.0,
                 "text_chars": len(ev.redacted_text),
                 "entities": dict(Counter(f.entity_type for f in ev.entities))}
     if isinstance(ev, DeadLetter):
         return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id, "step": ev.step,
-                "ok": 0, "error_kind": ev.error_kind, "ingested_at": _ts(ev.occurred_at),
-                "processed_at": _ts(ev.occurred_at), "latency_ms": 0.0, "text_chars": 0,
+                "ok": 0, "error_kind": ev.error_kind, "ingested_at": ch_datetime(ev.occurred_at),
+                "processed_at": ch_datetime(ev.occurred_at), "latency_ms": 0.0, "text_chars": 0,
                 "entities": {}}
     return {**base, "event_id": ev.event_id, "tenant_id": ev.tenant_id,
             "step": "metrics_projection", "ok": 0, "error_kind": "unexpected_event_type",
-            "ingested_at": _ts(ev.occurred_at), "processed_at": _ts(ev.occurred_at),
+            "ingested_at": ch_datetime(ev.occurred_at), "processed_at": ch_datetime(ev.occurred_at),
             "latency_ms": 0.0, "text_chars": 0, "entities": {}}
 
 
@@ -75,9 +88,4 @@ class ClickHouseMetricsSink:
         return self.store.stored_offsets(TABLE, topic_names)
 
     def write(self, messages: Sequence[Message]) -> None:
-        groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-        for m in messages:
-            groups[(m.topic(), m.partition())].append(metric_row(m))
-        for (topic, partition), rows in groups.items():
-            token = f"{topic}:{partition}:{rows[0]['offset']}-{rows[-1]['offset']}"
-            self.store.insert_rows(TABLE, rows, token)
+        insert_by_partition(self.store, TABLE, [metric_row(m) for m in messages])

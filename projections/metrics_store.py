@@ -9,9 +9,9 @@ Invariants:
 - idempotent inserts: `insert_rows` with the same `dedup_token` twice stores the rows once
   (MergeTree `non_replicated_deduplication_window` + `insert_deduplication_token`, which
   ClickHouse keeps across restarts);
-- one row per event: `step_metrics` is a ReplacingMergeTree keyed by (tenant, step, event id),
-  so an event redelivered upstream (at-least-once) collapses to one row; exact counts read
-  it with FINAL.
+- one row per event: `step_metrics` is a ReplacingMergeTree keyed by (tenant, step, event id)
+  and `ai_model_usage` one keyed by (tenant, event id), so an event redelivered upstream
+  (at-least-once) collapses to one row; exact counts and sums read them with FINAL.
 """
 
 from __future__ import annotations
@@ -44,6 +44,44 @@ CREATE TABLE IF NOT EXISTS {db}.step_metrics (
     entities Map(String, UInt32)
 ) ENGINE = ReplacingMergeTree
 ORDER BY (tenant_id, step, event_id)
+SETTINGS non_replicated_deduplication_window = {window}
+"""
+
+MODEL_USAGE_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.ai_model_usage (
+    event_id String,
+    tenant_id String,
+    user_id String,
+    operation_type LowCardinality(String),
+    model_name LowCardinality(String),
+    provider LowCardinality(String),
+    input_tokens UInt32,
+    output_tokens UInt32,
+    cost_usd Decimal(12, 6),
+    processing_time_ms Float64,
+    success UInt8,
+    error_class LowCardinality(String),
+    cache_hit UInt8,
+    created_at DateTime64(3, 'UTC'),
+    topic String,
+    partition UInt32,
+    offset UInt64
+) ENGINE = ReplacingMergeTree
+ORDER BY (tenant_id, event_id)
+SETTINGS non_replicated_deduplication_window = {window}
+"""
+
+# Records a projection dead-lettered instead of storing: their offsets count in
+# `stored_offsets` (the table of table `X` is `X_skipped`), so a restart does not re-read them.
+SKIPPED_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.{table}_skipped (
+    topic String,
+    partition UInt32,
+    offset UInt64,
+    error_kind LowCardinality(String),
+    skipped_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree
+ORDER BY (topic, partition, offset)
 SETTINGS non_replicated_deduplication_window = {window}
 """
 
@@ -83,6 +121,9 @@ class MetricsStore(ABC):
     def ensure_schema(self) -> None:
         self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         self.command(STEP_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
+        self.command(MODEL_USAGE_DDL.format(db=self.database, window=DEDUP_WINDOW))
+        self.command(SKIPPED_DDL.format(db=self.database, table="ai_model_usage",
+                                        window=DEDUP_WINDOW))
 
     @abstractmethod
     def command(self, sql: str) -> None: ...

@@ -1,5 +1,9 @@
 """`auterity projections`: run the Postgres and ClickHouse projections in one process.
 
+Postgres: conversations (`postgres`) and the workflow builder's topics (`postgres_builder`);
+ClickHouse: step metrics (`clickhouse`) and model usage (`clickhouse_usage`). Each runs in its
+own thread with its own consumer group and stored positions.
+
 With the embedded chDB this process owns the chDB directory and serves read-only queries
 to other processes (see metrics_http).
 """
@@ -8,10 +12,12 @@ from __future__ import annotations
 
 import logging
 
+from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
 from projections.postgres_sink import PostgresConversationSink
 from projections.runner import ProjectionRunner, run_until_signalled
+from projections.usage_sink import ModelUsageSink
 from streams import topics
 from streams.settings import Settings
 from streams.supervisor import mark_ready
@@ -30,9 +36,13 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
     topics.assert_raw_readers("metrics_projection", topics.DEAD_LETTERS)
     redacted = topics.CONVERSATIONS_REDACTED.name(settings)
     dlq = topics.DEAD_LETTERS.name(settings)
+    builder = PostgresBuilderSink(settings)
     return [
         ProjectionRunner(settings, PostgresConversationSink(settings), [redacted]),
         ProjectionRunner(settings, ClickHouseMetricsSink(store), [redacted, dlq]),
+        ProjectionRunner(settings, builder, builder.topic_names()),
+        ProjectionRunner(settings, ModelUsageSink(store, settings),
+                         [topics.MODEL_USAGE.name(settings)]),
     ]
 
 

@@ -1,4 +1,4 @@
-"""The redaction step's own record of how far it got, kept beside its outputs.
+"""A step's own record of how far it got in its input topic, kept beside its outputs.
 
 Faust's committed offsets are not trusted as the resume point: in a kill -9 + restart test
 faust-streaming 0.15.3 resumed two partitions past ~800 records it had never processed
@@ -117,9 +117,16 @@ class PartitionCursor:
 
 def resume_from_stored_positions(app: Any, settings: Settings, raw_topic: str,
                                  cursor: PartitionCursor) -> None:
-    """Make the consumer's "seek to committed" seek raw partitions to the stored positions
-    (where none is stored yet: Faust's committed offset, else the log start) and start
-    `cursor` there."""
+    """Make the consumer's "seek to committed" seek `raw_topic`'s partitions to the stored
+    positions (where none is stored yet: Faust's committed offset, else the log start) and
+    start `cursor` there. Several steps of one app register their topics here; the
+    consumer is patched once and serves them all."""
+    registry: dict[str, PartitionCursor] | None = getattr(app, "_auterity_cursors", None)
+    if registry is not None:
+        registry[raw_topic] = cursor
+        return
+    registry = {raw_topic: cursor}
+    app._auterity_cursors = registry
 
     @app.on_partitions_assigned.connect
     async def _patch(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -132,24 +139,66 @@ def resume_from_stored_positions(app: Any, settings: Settings, raw_topic: str,
             committed = dict(await original())
             loop = asyncio.get_running_loop()
             stored = await loop.run_in_executor(None, read_positions, settings)
-            starts = await loop.run_in_executor(None, low_watermarks, settings, raw_topic)
-            positions = {}
+            positions: dict[str, dict[tuple[str, int], int]] = {t: {} for t in registry}
+            starts: dict[tuple[str, int], int] = {}
+            for topic in registry:
+                starts.update(await loop.run_in_executor(None, low_watermarks, settings, topic))
             for tp in consumer.assignment():
-                if tp.topic != raw_topic:
+                if tp.topic not in registry:
                     continue
                 key = (tp.topic, tp.partition)
                 faust_pos = committed.get(tp)
                 # nothing stored yet (first run of this app id): Faust's position, else the start
                 fallback = faust_pos if isinstance(faust_pos, int) and faust_pos >= 0 else 0
                 pos = max(stored.get(key, fallback), starts.get(key, 0))
-                positions[key] = pos
+                positions[tp.topic][key] = pos
                 if committed.get(tp) != pos:
                     log.info("resuming %s[%d] at stored position %d (Faust had %s)",
                              tp.topic, tp.partition, pos, committed.get(tp))
                 await consumer._seek(tp, pos)
                 committed[tp] = pos
-            cursor.reset(positions)
+            for topic, cur in registry.items():
+                cur.reset(positions[topic])
             return committed
 
         consumer.seek_to_committed = seek_to_stored
         consumer._auterity_patched = True
+
+
+class StepProgress:
+    """Gap-free admission and stored progress for one step reading one topic.
+
+        progress = StepProgress(app, settings, topic_name)
+        batch = await progress.admitted(taken)     # in order, no gaps, no repeats
+        ... process, await the outputs' acks ...
+        await progress.store(batch)                # only then record the position
+    """
+
+    def __init__(self, app: Any, settings: Settings, topic: str) -> None:
+        self.app = app
+        self.cursor = PartitionCursor()
+        self.out = app.topic(ensure_progress_topic(settings), key_type=bytes,
+                             value_type=bytes)
+        resume_from_stored_positions(app, settings, topic, self.cursor)
+
+    async def admitted(self, batch: list[Any]) -> list[Any]:
+        """The batch's records in partition order, without gaps (see PartitionCursor)."""
+        keep = []
+        for ev in batch:
+            m = ev.message
+            verdict = self.cursor.admit(m.topic, m.partition, m.offset)
+            if verdict is None:
+                exp = self.cursor.expected[(m.topic, m.partition)]
+                log.warning("gap in %s[%d]: got offset %d, expected %d; seeking back",
+                            m.topic, m.partition, m.offset, exp)
+                await self.app.consumer.seek(m.tp, exp)
+            elif verdict:
+                keep.append(ev)
+        return keep
+
+    async def store(self, batch: list[Any]) -> None:
+        """After the batch's outputs are acked: record where each partition got to."""
+        parts = {(ev.message.topic, ev.message.partition) for ev in batch}
+        await asyncio.gather(*[await self.out.send(
+            key=progress_key(t, p), value=str(self.cursor.expected[(t, p)]).encode())
+            for t, p in parts])

@@ -38,12 +38,7 @@ from schemas import serde
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
 from streams import topics
 from streams.dlq import dead_letter, derived_id
-from streams.progress import (
-    PartitionCursor,
-    ensure_progress_topic,
-    progress_key,
-    resume_from_stored_positions,
-)
+from streams.progress import StepProgress
 from streams.settings import Settings
 from streams.supervisor import mark_ready
 
@@ -112,31 +107,7 @@ def wire(app: faust.App, settings: Settings) -> None:
                       partitions=topics.CONVERSATIONS_RAW.partitions, use_partitioner=True)
     key = settings.resolved_pseudonym_key()
     pool = AnalyzerPool(settings.redaction_workers, settings.redaction_batch)
-    progress_out = app.topic(ensure_progress_topic(settings), key_type=bytes, value_type=bytes)
-    cursor = PartitionCursor()
-    resume_from_stored_positions(app, settings, raw_name, cursor)
-
-    async def admitted(batch: list[Any]) -> list[Any]:
-        """The batch's records in partition order, without gaps (see PartitionCursor)."""
-        keep = []
-        for ev in batch:
-            m = ev.message
-            verdict = cursor.admit(m.topic, m.partition, m.offset)
-            if verdict is None:
-                exp = cursor.expected[(m.topic, m.partition)]
-                log.warning("gap in %s[%d]: got offset %d, expected %d; seeking back",
-                            m.topic, m.partition, m.offset, exp)
-                await app.consumer.seek(m.tp, exp)
-            elif verdict:
-                keep.append(ev)
-        return keep
-
-    async def store_progress(batch: list[Any]) -> None:
-        """After the batch's outputs are acked: record where each raw partition got to."""
-        parts = {(ev.message.topic, ev.message.partition) for ev in batch}
-        await asyncio.gather(*[await progress_out.send(
-            key=progress_key(t, p), value=str(cursor.expected[(t, p)]).encode())
-            for t, p in parts])
+    progress = StepProgress(app, settings, raw_name)
 
     @app.task
     async def _warm_up() -> None:
@@ -208,20 +179,20 @@ def wire(app: faust.App, settings: Settings) -> None:
         # with `auterity dlq replay`), and if even that fails the process exits without
         # committing, so the batch is redelivered.
         async for taken in stream.take_events(settings.redaction_batch * pool.workers, 0.05):
-            batch = await admitted(taken)
+            batch = await progress.admitted(taken)
             if not batch:
                 continue
             try:
                 futures = await process(batch)
                 if futures:
                     await asyncio.gather(*futures)
-                await store_progress(batch)
+                await progress.store(batch)
             except Exception as exc:  # noqa: BLE001 - see above
                 log.exception("batch of %d failed; dead-lettering it", len(batch))
                 try:
                     await asyncio.gather(*[await send_dead(to_dlq(ev, exc, "step_failed"))
                                            for ev in batch])
-                    await store_progress(batch)
+                    await progress.store(batch)
                 except Exception:  # noqa: BLE001
                     log.critical("cannot dead-letter a failed batch; exiting uncommitted")
                     os._exit(70)

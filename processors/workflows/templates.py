@@ -60,6 +60,9 @@ class Template(BaseModel):
     slots: dict[str, str] = Field(default_factory=dict)
     workflow: dict[str, Any]
 
+    def __hash__(self) -> int:  # ids are unique within a library; lets matches go in sets
+        return hash(self.id)
+
     def placeholders(self) -> set[str]:
         """Slot names the workflow refers to as `<<name>>`."""
         return set(_placeholders(self.workflow))
