@@ -163,9 +163,11 @@ class TemplateMatcher:
     """Rank workflow templates by semantic similarity to a manager's request.
 
     A template is represented by the embeddings of its title + description and of each of its
-    example requests; its similarity to a request is the best cosine over those texts (a
-    request usually paraphrases one way of asking, not the average of all of them). Template
-    embeddings are computed once, at construction.
+    example requests. Its similarity to a request averages the best cosine over those texts
+    (a request usually paraphrases one way of asking) with the cosine to their normalised
+    centroid (what the template is about overall); on held-out requests this beat either alone
+    (tests/unit/test_template_matching.py). Template embeddings are computed once, at
+    construction; a match costs one sentence embedding and a (texts x 384) product.
     """
 
     def __init__(self, templates: Iterable[Template],

@@ -261,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["up", "down", "status"])
     s.set_defaults(fn=cmd_stack)
 
-    s = sub.add_parser("worker", help="run the Faust processors (PII redaction) in the foreground")
+    s = sub.add_parser("worker", help="run the Faust processors (PII redaction, workflow "
+                                      "builder) in the foreground")
     s.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     s.set_defaults(fn=cmd_worker)
 
@@ -324,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stop", action="store_true", help="stop the stack when done")
     s.set_defaults(fn=cmd_demo)
 
+    from streams.builder_cli import add_builder_commands
+
+    add_builder_commands(sub)
+
     s = sub.add_parser("bench", help="benchmarks: ratios against the bare libraries")
     s.add_argument("--quick", action="store_true", help="smaller workloads")
     s.set_defaults(fn=cmd_bench)
@@ -336,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.fn(args, get_settings()) or 0)
     except KeyboardInterrupt:
         return 130
-    except (KeyError, FileNotFoundError, PermissionError, RuntimeError) as exc:
+    except (KeyError, FileNotFoundError, PermissionError, RuntimeError, ValueError) as exc:
         print(f"auterity {args.command}: {exc}", file=sys.stderr)
         return 1
 

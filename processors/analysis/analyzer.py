@@ -120,8 +120,7 @@ def analyze(text: str, gateway: Any | None = None, *, tenant_id: str = "local",
     update["entities"] = entities
     for key in ("requirements", "constraints", "success_criteria"):
         items = [str(x).strip() for x in data.get(key, []) if str(x).strip()]
-        if items:
-            update[key] = list(dict.fromkeys([*items, *getattr(result, key)]))[:8] \
-                if key != "requirements" else items
+        if items:  # the rules' own items first: they quote the request
+            update[key] = list(dict.fromkeys([*getattr(result, key), *items]))[:8]
     update["confidence"] = min(0.95, result.confidence + 0.05)
     return result.model_copy(update=update)

@@ -464,23 +464,37 @@ def _rule_sms_recipient(f: _Findings) -> None:
         f.fixes.append(f"added consent check {guard} before {send['id']}")
 
 
+_INTEGRATIONS = ("send_sms", "send_email", "webhook", "update_crm")
+
+
+def _integration_steps(f: _Findings, types: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Sending/integration steps the context names; else those of `types` (by keywords)."""
+    named = [s for s in f.draft.order() if s["id"] in f.named and s["type"] in _INTEGRATIONS]
+    steps = named or f.targets(types)
+    if not steps:
+        f.issues.append(Issue(severity="warning", problem="the error points at a "
+                              f"{'/'.join(types)} step, but the workflow has none",
+                              suggestion="check which workflow the error came from"))
+    return steps
+
+
 def _rule_rate_limit(f: _Findings) -> None:
     if not _RATE_LIMIT.search(f.context):
         return
     ctx = f.context
-    if re.search(r"\bcrm\b", ctx, re.I):
-        types: tuple[str, ...] = ("update_crm",)
+    if _SMS_WORDS.search(ctx):
+        types: tuple[str, ...] = ("send_sms",)
+    elif _EMAIL_WORDS.search(ctx):
+        types = ("send_email",)
+    elif re.search(r"\bcrm\b", ctx, re.I):
+        types = ("update_crm",)
     elif re.search(r"webhook|endpoint|http", ctx, re.I):
         types = ("webhook",)
-    elif _EMAIL_WORDS.search(ctx) and not _SMS_WORDS.search(ctx):
-        types = ("send_email",)
-    elif _SMS_WORDS.search(ctx):
-        types = ("send_sms",)
     else:
-        types = ("send_sms", "send_email", "webhook", "update_crm")
+        types = _INTEGRATIONS
     f.causes.append("the provider rate-limited the workflow (HTTP 429 / too many requests): "
                     "runs started together send in a burst")
-    for step in f.targets(types):
+    for step in _integration_steps(f, types):
         p = step["params"]
         current = (p.get("throttle") or {}).get("max_per_minute")
         limit = max(1, current // 2) if isinstance(current, int) else 30
@@ -550,9 +564,7 @@ def _rule_timeout(f: _Findings) -> None:
         types = ("webhook",)
     else:
         types = ("webhook", "update_crm")
-    named_any = [s for s in f.draft.order() if s["id"] in f.named
-                 and s["type"] not in ("wait", "condition")]
-    steps = named_any or f.targets(types)
+    steps = _integration_steps(f, types)
     f.causes.append("an integration call timed out (the CRM/webhook endpoint was slow or down)")
     for step in steps:
         p = step["params"]
