@@ -240,7 +240,7 @@ class LlmGateway:
         latency = (time.perf_counter() - call_started) * 1000 - failed_ms
         content = response.choices[0].message.content or ""
         try:
-            answer = json.loads(content)
+            answer = json.loads(content, strict=False)  # newlines in strings are fine
             jsonschema.validate(answer, schema)
         except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
             self._emit(events, **base, model=served.name, provider=served.provider,

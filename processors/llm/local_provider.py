@@ -74,10 +74,6 @@ def _timeout_seconds(timeout: Any) -> float:
     return float(read) if read else 120.0
 
 
-class _DeadlinePassed(Exception):
-    pass
-
-
 class LocalLlamaLLM(CustomLLM):
     """The `auterity-local/<model>` provider."""
 
@@ -90,35 +86,33 @@ class LocalLlamaLLM(CustomLLM):
                 f"{PROVIDER} serves only {MODEL_NAME!r}, not {model!r}"))
         limit = _timeout_seconds(timeout)
         deadline = time.monotonic() + limit
-
-        def check_deadline(_input_ids: Any, scores: Any) -> Any:
-            if time.monotonic() > deadline:
-                raise _DeadlinePassed
-            return scores
-
-        from llama_cpp import LogitsProcessorList
-
-        try:
-            with _lock:
-                out = _get_llama().create_chat_completion(
-                    messages=messages,
-                    response_format=llama_response_format(
-                        optional_params.get("response_format")),
-                    temperature=float(optional_params.get("temperature", 0.0) or 0.0),
-                    max_tokens=int(optional_params.get("max_tokens") or 512),
-                    logits_processor=LogitsProcessorList([check_deadline]),
-                    seed=0,
-                )
-        except _DeadlinePassed:
-            raise litellm.Timeout(message=f"{LOCAL_MODEL} exceeded {limit}s", model=model,
-                                  llm_provider=PROVIDER) from None
-        choice = out["choices"][0]
-        model_response.choices[0].message.content = choice["message"]["content"]
-        model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
-        usage = out["usage"]
+        parts: list[str] = []
+        finish = "stop"
+        with _lock:
+            llm = _get_llama()
+            chunks = llm.create_chat_completion(
+                messages=messages,
+                response_format=llama_response_format(optional_params.get("response_format")),
+                temperature=float(optional_params.get("temperature", 0.0) or 0.0),
+                max_tokens=int(optional_params.get("max_tokens") or 512),
+                seed=0, stream=True)
+            try:
+                for chunk in chunks:  # one token per chunk: the deadline is checked per token
+                    choice = chunk["choices"][0]
+                    parts.append(choice["delta"].get("content") or "")
+                    finish = choice.get("finish_reason") or finish
+                    if time.monotonic() > deadline:
+                        raise litellm.Timeout(message=f"{LOCAL_MODEL} exceeded {limit}s",
+                                              model=model, llm_provider=PROVIDER)
+            finally:
+                chunks.close()
+            completion_tokens = sum(1 for p in parts if p)
+            prompt_tokens = max(0, llm.n_tokens - completion_tokens)
+        model_response.choices[0].message.content = "".join(parts)
+        model_response.choices[0].finish_reason = finish
         model_response.usage = litellm.Usage(  # type: ignore[attr-defined]
-            prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
-            total_tokens=usage["total_tokens"])
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens)
         model_response.model = model
         return model_response
 

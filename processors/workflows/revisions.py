@@ -395,7 +395,8 @@ def _stale_wording(draft: _Draft, before: Any) -> list[str]:
 
 # ------------------------------------------------------------------------------- diagnose
 
-_OPT_OUT = re.compile(r"\b(?:21610|unsubscribed|opted[- ]?out|opt[- ]?out|stop|blacklist\w*|"
+_OPT_OUT = re.compile(r"\b(?:21610|unsubscribed|opted[- ]?out|opt[- ]?out|(?-i:STOP)|"
+                      r"(?:replied|texted|sent|keyword) ['\"]?stop|blacklist\w*|"
                       r"blocked by (?:the )?recipient|do not (?:text|contact))\b", re.I)
 _BAD_PHONE = re.compile(r"\b(?:21211|21614|21612|30003|30005|30006|invalid (?:phone|mobile|"
                         r"number|'to'|to number|recipient number|destination)|not a (?:valid )?"
@@ -594,6 +595,9 @@ def _rule_wait_timing(f: _Findings) -> None:
         f.issues.append(Issue(severity="warning", problem=f"the timing in the error context "
                               f"cannot be applied: {exc}", suggestion="name the wait step"))
     if changed:
+        wait_id = changed[0].split(":", 1)[0]
+        f.issues.append(Issue(step_id=wait_id, severity="error", problem=f"{wait_id} is timed "
+                              "wrong for the customer", suggestion=f"retimed: {changed[0]}"))
         f.fixes.extend(changed)
         return
     late = re.search(r"late|long|slow|after the appointment|already", f.context, re.I)

@@ -19,6 +19,7 @@ from processors.workflows.interfaces import (
     generate_interface,
     guess_field_type,
 )
+from schemas.workflow_dsl import Workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +111,26 @@ def weekly_digest() -> dict:
     })
 
 
-ALL = [service_reminder, lead_followup, crm_sync, weekly_digest]
+def branched_reminder() -> dict:
+    """The reminder with parallel steps on both branches (ties in the run order)."""
+    wf = service_reminder()
+    wf["steps"] += [
+        {"id": "zz_notify", "type": "notify_staff",
+         "params": {"role": "service_manager", "message": "{{trigger.customer_name}} unconfirmed"}},
+        {"id": "aa_task", "type": "create_task",
+         "params": {"title": "Call {{trigger.customer_name}}", "assignee": "bdc"}},
+        {"id": "log", "type": "update_crm",
+         "params": {"record": "{{trigger.customer_id}}", "fields": {"confirmed": True}}},
+    ]
+    wf["connections"] += [
+        {"source": "not_confirmed", "target": "zz_notify", "when": "true"},
+        {"source": "not_confirmed", "target": "aa_task", "when": "true"},
+        {"source": "not_confirmed", "target": "log", "when": "false"},
+    ]
+    return wf
+
+
+ALL = [service_reminder, lead_followup, crm_sync, weekly_digest, branched_reminder]
 
 
 def _component(defn: InterfaceDefinition, type_: str):
@@ -224,14 +244,17 @@ def test_layout_rule_theme_and_ids():
 
 
 def test_same_workflow_same_definition_across_processes():
-    first = generate_interface(service_reminder()).model_dump_json()
-    assert generate_interface(service_reminder()).model_dump_json() == first
-    from schemas.workflow_dsl import Workflow
-    assert generate_interface(Workflow.model_validate(service_reminder())).model_dump_json() == (
+    first = generate_interface(branched_reminder()).model_dump_json()
+    assert generate_interface(branched_reminder()).model_dump_json() == first
+    assert generate_interface(Workflow.model_validate(branched_reminder())).model_dump_json() == (
         first)
-    script = ("from tests.unit.test_interfaces import service_reminder; "
+    # ties in the run order follow the step list, not hash order
+    table = _component(generate_interface(branched_reminder()), "table")
+    current = next(c for c in table.props["columns"] if c["key"] == "current_step")
+    assert [o["value"] for o in current["options"]][-3:] == ["zz_notify", "aa_task", "log"]
+    script = ("from tests.unit.test_interfaces import branched_reminder; "
               "from processors.workflows.interfaces import generate_interface; "
-              "print(generate_interface(service_reminder()).model_dump_json())")
+              "print(generate_interface(branched_reminder()).model_dump_json())")
     outputs = set()
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

@@ -97,6 +97,16 @@ def test_invalid_number_error_also_guards_the_send():
     assert any(i.severity == "warning" and guard["id"] in i.problem for i in again.issues)
 
 
+@pytest.mark.parametrize(("context", "opt_out"), [
+    ("customer replied STOP to the reminder", True),
+    ("the run had to stop at wait_reply", False),
+])
+def test_stop_means_opt_out_only_as_the_keyword(context, opt_out):
+    d = diagnose(service_reminder(), context)
+    assert (d.fixed_workflow is not None) is opt_out
+    assert ("opted out" in d.root_cause) is opt_out
+
+
 def test_rate_limit_throttles_and_retries_the_sms_step():
     old = service_reminder()
     d = diagnose(old, "Twilio returned HTTP 429 Too Many Requests for step remind")
@@ -161,6 +171,10 @@ def test_wait_too_long_with_a_timing_retimes_that_wait():
     assert d.fixed_workflow is not None
     _assert_applied(old, d.fixed_workflow, d.diff)
     assert _steps(d.fixed_workflow)["wait_until"]["params"]["offset"] == "-P5D"
+    assert any(i.step_id == "wait_until" for i in d.issues)
+    vague = diagnose(old, "customers say the reminder comes too late")
+    assert vague.fixed_workflow is None
+    assert {i.step_id for i in vague.issues} == {"wait_until", "wait_reply"}
 
 
 def test_validator_errors_become_issues_and_block_the_fix():
@@ -234,6 +248,18 @@ def test_only_email_no_texts_removes_the_sms_and_reconnects():
     assert ("wait_until", "wait_reply", None) in _edges(new)
     assert ("not_confirmed", "coupon", "true") in _edges(new)  # branch label kept
     assert _steps(new)["coupon"]["params"] == _steps(old)["coupon"]["params"]
+
+
+def test_removing_a_step_on_a_branch_keeps_the_branch_label():
+    old = service_reminder()
+    old["steps"].append({"id": "nudge", "type": "send_sms",
+                         "params": {"to": "{{trigger.customer_phone}}", "message": "Still on?"}})
+    old["connections"][-1] = {"source": "not_confirmed", "target": "nudge", "when": "true"}
+    old["connections"].append({"source": "nudge", "target": "coupon"})
+    new = _assert_revised(old, modify(old, "only email, no texts"))
+    assert _edges(new) == {("wait_until", "wait_reply", None),
+                           ("wait_reply", "not_confirmed", None),
+                           ("not_confirmed", "coupon", "true")}
 
 
 def test_dont_text_only_email_converts_texts_when_there_is_no_email():
