@@ -111,43 +111,56 @@ def _usage(tenant: str, **kw) -> ModelUsage:
     return ModelUsage(**{**fields, **kw})
 
 
-def _usage_totals(settings: Settings, tenant: str) -> dict:
-    """Calls, distinct ids, token and cost sums, cache hits and failures of `tenant`."""
+def _usage_totals(settings: Settings, tenant: str, event_ids: list[str]) -> dict:
+    """Calls, distinct ids, token and cost sums, cache hits and failures of these events."""
+    ids = ", ".join(f"'{i}'" for i in event_ids)
     with open_metrics_reader(settings) as r:
         (row,) = r.query(
             f"SELECT count() AS calls, uniqExact(event_id) AS ids, "
             f"sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
             f"toString(sum(cost_usd)) AS cost, sum(cache_hit) AS cache_hits, "
             f"countIf(success = 0) AS failures, groupUniqArray(error_class) AS error_classes "
-            f"FROM {r.database}.ai_model_usage FINAL WHERE tenant_id = '{tenant}'")
+            f"FROM {r.database}.ai_model_usage FINAL "
+            f"WHERE tenant_id = '{tenant}' AND event_id IN ({ids})")
     totals: dict = {k: int(v) for k, v in row.items() if k not in ("cost", "error_classes")}
     totals["cost"] = Decimal(row["cost"])
     totals["error_classes"] = sorted(row["error_classes"])
     return totals
 
 
-def _workflow_rows(pg: psycopg.Connection, tenant: str) -> dict[str, tuple]:
+def _workflow_rows(pg: psycopg.Connection, tenant: str, ids: list[str]) -> dict[str, tuple]:
     rows = pg.execute("SELECT workflow_id, version, name, event_id, operation, "
-                      "workflow_definition, valid FROM generated_workflows WHERE tenant_id = %s",
-                      (tenant,)).fetchall()
+                      "workflow_definition, valid FROM generated_workflows "
+                      "WHERE tenant_id = %s AND workflow_id = ANY(%s)", (tenant, ids)).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
-def _counts(pg: psycopg.Connection, tenant: str) -> dict[str, int]:
-    return {t: pg.execute(f"SELECT count(*) FROM {t} WHERE tenant_id = %s",
-                          (tenant,)).fetchone()[0]
-            for t in ("ai_conversations", "generated_workflows", "generated_workflow_versions",
-                      "generated_interfaces")}
+def _counts(pg: psycopg.Connection, tenant: str, conversation_ids: list[str],
+            workflow_ids: list[str], interface_ids: list[str]) -> dict[str, int]:
+    """Rows of these ids (the running worker's builder agents add rows of their own)."""
+    where = {"ai_conversations": ("id::text", conversation_ids),
+             "generated_workflows": ("workflow_id", workflow_ids),
+             "generated_workflow_versions": ("workflow_id", workflow_ids),
+             "generated_interfaces": ("interface_id", interface_ids)}
+    return {t: pg.execute(f"SELECT count(*) FROM {t} WHERE tenant_id = %s AND {col} = ANY(%s)",
+                          (tenant, ids)).fetchone()[0]
+            for t, (col, ids) in where.items()}
 
 
-def _dead_letters(settings: Settings, landed: list[Position]) -> dict[Position, object]:
+def _dead_letters(settings: Settings, landed: list[Position],
+                  steps: tuple[str, ...]) -> dict[Position, object]:
+    """Dead letters of the records at `landed` written by the projections' steps."""
     wanted = set(landed)
     return {(d.event.source_topic, d.event.source_partition, d.event.source_offset): d.event
             for d in list_dead_letters(settings)
-            if (d.event.source_topic, d.event.source_partition, d.event.source_offset) in wanted}
+            if (d.event.source_topic, d.event.source_partition, d.event.source_offset) in wanted
+            and d.event.step in steps}
 
 
 def test_builder_and_usage_projections(pipeline, pg):
+    """Every assertion is about the rows of the events this test produces: the worker's
+    builder agents consume the same topics and add analyses, workflows, interfaces and
+    model usage of their own."""
     s = pipeline
     prefix = f"bld{uuid.uuid4().hex[:6]}"
     tenant, other = f"{prefix}-dealer", f"{prefix}-other"
@@ -170,7 +183,7 @@ def test_builder_and_usage_projections(pipeline, pg):
     other_wf = _workflow(other, f"{prefix}-wf-other", 1)
     interface = GeneratedInterface(
         event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
-        interface_id=f"ui-{wf_a}-v2", workflow_id=wf_a, workflow_version=2,
+        interface_id=f"{prefix}-ui-a", workflow_id=wf_a, workflow_version=2,
         definition_json='{"layout": "form", "components": [{"id": "c1", "type": "text"}]}',
         component_metadata_json='{"components": 1}')
     usages = [
@@ -179,21 +192,25 @@ def test_builder_and_usage_projections(pipeline, pg):
         _usage(tenant, success=False, error_class="Timeout", latency_ms=30000.0),
         _usage(tenant, input_tokens=200, output_tokens=80, cost_usd=0.0034, latency_ms=1500.0,
                model="gpt-4o-mini", provider="openai"),
-        _usage(other, input_tokens=7, output_tokens=7, cost_usd=0.5),
     ]
+    other_usage = _usage(other, input_tokens=7, output_tokens=7, cost_usd=0.5)
+    conversation_ids = [request.event_id, analysis.event_id]
+    workflow_ids, interface_ids = [wf_a, wf_b], [interface.interface_id]
+    usage_ids = [u.event_id for u in usages]
+
     WF, UI, USAGE = topics.WORKFLOWS_GENERATED, topics.INTERFACES_GENERATED, topics.MODEL_USAGE
     first = [_rec(s, topics.WORKFLOW_REQUESTS, request),
              _rec(s, topics.REQUIREMENTS_ANALYZED, analysis),
              _rec(s, WF, a1), _rec(s, WF, a2), _rec(s, WF, other_wf), _rec(s, UI, interface),
              # b: v1, v2 and a redelivered v1, most likely in one batch
              _rec(s, WF, b1), _rec(s, WF, b2), _rec(s, WF, b1),
-             *[_rec(s, USAGE, u) for u in usages]]
+             *[_rec(s, USAGE, u) for u in [*usages, other_usage]]]
     _wait_projected(s, _send(s, first), "the first records")
 
     # a late, redelivered v1 of workflow a, in a batch of its own, changes nothing
     _wait_projected(s, _send(s, [_rec(s, WF, a1)]), "the late v1")
 
-    rows = _workflow_rows(pg, tenant)
+    rows = _workflow_rows(pg, tenant, workflow_ids)
     assert set(rows) == {wf_a, wf_b}
     for wf, v2 in ((wf_a, a2), (wf_b, b2)):
         version, name, event_id, operation, definition, valid = rows[wf]
@@ -202,7 +219,8 @@ def test_builder_and_usage_projections(pipeline, pg):
         assert definition == json.loads(v2.definition_json)
     versions = pg.execute(
         "SELECT workflow_id, version, event_id, diff, operation FROM generated_workflow_versions "
-        "WHERE tenant_id = %s ORDER BY workflow_id, version", (tenant,)).fetchall()
+        "WHERE tenant_id = %s AND workflow_id = ANY(%s) ORDER BY workflow_id, version",
+        (tenant, workflow_ids)).fetchall()
     assert [(w, v, e) for w, v, e, _, _ in versions] == [
         (wf_a, 1, a1.event_id), (wf_a, 2, a2.event_id),
         (wf_b, 1, b1.event_id), (wf_b, 2, b2.event_id)]
@@ -210,14 +228,15 @@ def test_builder_and_usage_projections(pipeline, pg):
 
     (iface,) = pg.execute(
         "SELECT interface_id, workflow_id, workflow_version, interface_definition, "
-        "component_metadata, event_id FROM generated_interfaces WHERE tenant_id = %s",
-        (tenant,)).fetchall()
+        "component_metadata, event_id FROM generated_interfaces "
+        "WHERE tenant_id = %s AND interface_id = ANY(%s)", (tenant, interface_ids)).fetchall()
     assert iface == (interface.interface_id, wf_a, 2, json.loads(interface.definition_json),
                      {"components": 1}, interface.event_id)
 
     history = pg.execute(
         "SELECT id::text, message_type, session_id, content, metadata FROM ai_conversations "
-        "WHERE tenant_id = %s ORDER BY created_at", (tenant,)).fetchall()
+        "WHERE tenant_id = %s AND id::text = ANY(%s) ORDER BY created_at",
+        (tenant, conversation_ids)).fetchall()
     assert [h[:4] for h in history] == [
         (request.event_id, "user", request.conversation_id, request.redacted_text),
         (analysis.event_id, "assistant", request.conversation_id,
@@ -230,8 +249,9 @@ def test_builder_and_usage_projections(pipeline, pg):
     expected_usage = {"calls": 4, "ids": 4, "input_tokens": 400, "output_tokens": 180,
                       "cost": Decimal("0.0046"), "cache_hits": 1, "failures": 1,
                       "error_classes": ["", "Timeout"]}
-    wait_for(lambda: _usage_totals(s, tenant) == expected_usage, 60, "usage totals")
-    assert _usage_totals(s, other)["calls"] == 1
+    assert _usage_totals(s, tenant, usage_ids) == expected_usage
+    assert _usage_totals(s, tenant, [other_usage.event_id])["calls"] == 0
+    assert _usage_totals(s, other, [other_usage.event_id])["calls"] == 1
 
     # row-level security: a reader sees its own tenant's rows only, and none without a tenant
     tables = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
@@ -240,37 +260,37 @@ def test_builder_and_usage_projections(pipeline, pg):
         pg.execute("SET LOCAL ROLE auterity_reader")
         for t in tables:
             assert pg.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 0, t
-        pg.execute("SELECT set_config('auterity.tenant_id', %s, true)", (other,))
-        for t in tables:
-            seen = pg.execute(f"SELECT DISTINCT tenant_id FROM {t}").fetchall()
-            assert seen in ([], [(other,)]), (t, seen)
-        assert pg.execute("SELECT workflow_id FROM generated_workflows").fetchall() == [
-            (other_wf.workflow_id,)]
-        pg.execute("SELECT set_config('auterity.tenant_id', %s, true)", (tenant,))
-        assert pg.execute("SELECT count(*) FROM generated_workflows").fetchone()[0] == 2
-        assert pg.execute("SELECT count(*) FROM generated_interfaces").fetchone()[0] == 1
+        for who, mine, theirs in ((other, [other_wf.workflow_id], workflow_ids),
+                                  (tenant, workflow_ids, [other_wf.workflow_id])):
+            pg.execute("SELECT set_config('auterity.tenant_id', %s, true)", (who,))
+            for t in tables:
+                seen = pg.execute(f"SELECT DISTINCT tenant_id FROM {t}").fetchall()
+                assert set(seen) <= {(who,)}, (who, t, seen)
+            visible = {w for (w,) in pg.execute("SELECT workflow_id FROM generated_workflows")}
+            assert set(mine) <= visible and not set(theirs) & visible, (who, visible)
 
     # redelivering everything doubles nothing and moves nothing back
-    before = _counts(pg, tenant)
+    before = _counts(pg, tenant, conversation_ids, workflow_ids, interface_ids)
     assert before == {"ai_conversations": 2, "generated_workflows": 2,
                       "generated_workflow_versions": 4, "generated_interfaces": 1}
     _wait_projected(s, _send(s, first), "the redelivered records")
-    assert _counts(pg, tenant) == before
-    assert {w: r[:3] for w, r in _workflow_rows(pg, tenant).items()} == {
+    assert _counts(pg, tenant, conversation_ids, workflow_ids, interface_ids) == before
+    assert {w: r[:3] for w, r in _workflow_rows(pg, tenant, workflow_ids).items()} == {
         wf_a: (2, "Reminder v2", a2.event_id), wf_b: (2, "Reminder v2", b2.event_id)}
-    assert _usage_totals(s, tenant) == expected_usage
+    assert _usage_totals(s, tenant, usage_ids) == expected_usage
 
     # bad records are dead-lettered; the records after them are still projected
     c1 = _workflow(tenant, wf_c, 1)
+    one_more = _usage(tenant, input_tokens=1, output_tokens=1)
     bad = [(WF.name(s), wf_c.encode(), b"\x89PNG definitely not avro"),
            _rec(s, WF, _workflow(tenant, wf_c, 1, valid=False, errors=["step s0: no channel"])),
            (USAGE.name(s), tenant.encode(), b"not avro either")]
-    good_after = [_rec(s, WF, c1), _rec(s, USAGE, _usage(tenant, input_tokens=1, output_tokens=1))]
-    landed = _send(s, bad + good_after)
-    _wait_projected(s, landed, "the bad and the good records after them")
-    assert _workflow_rows(pg, tenant)[wf_c][:3] == (1, "Reminder v1", c1.event_id)
-    assert _usage_totals(s, tenant)["calls"] == 5
-    found = _dead_letters(s, landed[:3])  # dead letters are acknowledged before the position
+    landed = _send(s, [*bad, _rec(s, WF, c1), _rec(s, USAGE, one_more)])
+    _wait_projected(s, landed, "the bad records and the good ones after them")
+    assert _workflow_rows(pg, tenant, [wf_c])[wf_c][:3] == (1, "Reminder v1", c1.event_id)
+    assert _usage_totals(s, tenant, [*usage_ids, one_more.event_id])["calls"] == 5
+    # dead letters are acknowledged before the position moves past them
+    found = _dead_letters(s, landed[:3], ("postgres_builder_projection", "usage_projection"))
     kinds = [(found[p].step, found[p].error_kind) for p in landed[:3]]
     assert kinds == [("postgres_builder_projection", "undecodable"),
                      ("postgres_builder_projection", "invalid_workflow"),
