@@ -521,6 +521,11 @@ def main(settings: Settings, quick: bool = False) -> int:
         batches = projection_batches(bench, n_proj)
         rows += bench_postgres(bench, batches)
         rows += bench_clickhouse(batches)
+        from bench.llm_bench import local_model_rows, router_rows
+
+        log("LLM router, cache and local model")
+        rows += router_rows()
+        rows += local_model_rows(2 if quick else 4)
     finally:
         deleted = delete_topics(settings, [bench.topic_prefix, bench.app_id])
         log(f"deleted {deleted} bench topic(s)")

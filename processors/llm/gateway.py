@@ -103,6 +103,20 @@ class _FailureCollector(CustomLogger):
 _collector = _FailureCollector()
 
 
+_validators: dict[str, Any] = {}
+
+
+def schema_validator(schema: dict[str, Any]) -> Any:
+    """A compiled jsonschema validator per distinct schema (checking a schema costs ~1 ms)."""
+    key = json.dumps(schema, sort_keys=True)
+    found = _validators.get(key)
+    if found is None:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        found = _validators[key] = cls(schema)
+    return found
+
+
 def _estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 8
 
@@ -241,7 +255,7 @@ class LlmGateway:
         content = response.choices[0].message.content or ""
         try:
             answer = json.loads(content, strict=False)  # newlines in strings are fine
-            jsonschema.validate(answer, schema)
+            schema_validator(schema).validate(answer)
         except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
             self._emit(events, **base, model=served.name, provider=served.provider,
                        input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=cost,

@@ -34,14 +34,18 @@ _lock = threading.Lock()
 _llama: Any = None
 
 
+def threads() -> int:
+    """AUTERITY_LLM_THREADS, default: every core (llama.cpp's own default is half)."""
+    return int(os.environ.get("AUTERITY_LLM_THREADS") or max(1, os.cpu_count() or 1))
+
+
 def _get_llama() -> Any:
     global _llama
     if _llama is None:
         from llama_cpp import Llama
 
-        threads = int(os.environ.get("AUTERITY_LLM_THREADS") or max(1, os.cpu_count() or 1))
         _llama = Llama(model_path=str(local_model_path()), n_ctx=int(
-            os.environ.get("AUTERITY_LLM_CTX", "4096")), n_threads=threads, verbose=False,
+            os.environ.get("AUTERITY_LLM_CTX", "4096")), n_threads=threads(), verbose=False,
             seed=0)
         atexit.register(_close)
     return _llama
