@@ -159,6 +159,10 @@ def run_demo(settings: Settings, count: int, tenants: int, rate: float,
     for st in s["steps"]:
         _say(f"      {st['step']:<20} {st['error_kind'] or 'ok':<16} {int(st['n']):>6,}  "
              f"p50 {float(st['p50']):.0f} ms  p99 {float(st['p99']):.0f} ms")
+    _say("    workflow builder (requests -> analyses -> workflows -> interfaces):")
+    from streams.demo_builder import run_builder_demo
+
+    run_builder_demo(settings, tenants, _say)
     _say(f"    demo took {time.monotonic() - t0:.0f}s")
     if keep_running:
         _say("The stack, worker and projections keep running: try `.venv/bin/auterity status`, "
