@@ -1,7 +1,8 @@
 """The workflow builder's topics -> Postgres, offsets in the same transaction.
 
 Reads workflow.requests, requirements.analyzed, workflows.generated and interfaces.generated
-and dispatches each record by its decoded event type:
+and dispatches each record by its decoded event type (which must be the one its topic
+carries; a record that does not decode, or of another type, is dead-lettered):
 
 - WorkflowRequest -> an `ai_conversations` row (message_type 'user');
 - RequirementAnalysis -> an `ai_conversations` row (message_type 'assistant', a one-line
@@ -233,7 +234,7 @@ class PostgresBuilderSink(PostgresProjection):
         for record_rows in rows:
             for target, row in record_rows:
                 by_target[target].append(row)
-        for target in TARGETS:  # a fixed order: no lock-order surprises between batches
+        for target in TARGETS:
             if by_target[target]:
                 copy_rows(self.conn, target.temp, target.table, target.columns,
                           by_target[target])

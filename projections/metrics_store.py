@@ -71,8 +71,8 @@ ORDER BY (tenant_id, event_id)
 SETTINGS non_replicated_deduplication_window = {window}
 """
 
-# Records a projection dead-lettered instead of storing: their offsets count in
-# `stored_offsets` (the table of table `X` is `X_skipped`), so a restart does not re-read them.
+# Records a projection into table `X` dead-lettered instead of storing, in `X_skipped`: their
+# offsets count for the position (projections/usage_sink.py), so a restart does not re-read them.
 SKIPPED_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.{table}_skipped (
     topic String,

@@ -2,10 +2,11 @@
 
 Invariants:
 - `ai_conversations.id` is the projected event's id: a redelivered event upserts onto itself;
-- the workflow builder's tables are keyed inside the tenant (`(tenant_id, workflow_id)`,
-  ...), so one dealership's event can never replace another's row; `generated_workflows`
-  holds the highest version seen, `generated_workflow_versions` every version once (see
-  projections/builder_sink.py for the upsert rules);
+- the workflow builder's tables have the tenant in their primary keys ((tenant_id,
+  workflow_id), (tenant_id, workflow_id, version), (tenant_id, interface_id)), so one
+  dealership's event can never replace another's row; `generated_workflows` holds the
+  highest version seen, `generated_workflow_versions` every version once (the upsert rules
+  are in projections/builder_sink.py);
 - `projection_offsets` holds, per projection and topic-partition, the next offset to read,
   written in the same transaction as the rows it covers;
 - readers connect as (or SET ROLE to) `auterity_reader` and see only the rows of the tenant
