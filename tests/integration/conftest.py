@@ -8,6 +8,8 @@ exported as environment variables so the worker and projection processes see the
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,8 +40,14 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str,
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    home = Path(os.environ.get("AUTERITY_TEST_HOME") or tmp_path_factory.mktemp("stack"))
+def settings() -> Iterator[Settings]:
+    # Not under pytest's basetemp: that is mode 0700, and pgserver runs pg_ctl as its own
+    # `pgserver` user, which must be able to reach the data directory to stop the server.
+    made = None if os.environ.get("AUTERITY_TEST_HOME") else Path(
+        tempfile.mkdtemp(prefix="auterity-test-"))
+    if made is not None:
+        made.chmod(0o755)
+    home = Path(os.environ.get("AUTERITY_TEST_HOME") or made)
     env = {
         "AUTERITY_HOME": str(home),
         "AUTERITY_KAFKA_PORT": os.environ.get("AUTERITY_TEST_KAFKA_PORT", "19092"),
@@ -57,6 +65,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     for name in supervisor.PROCESSES:
         supervisor.stop(s, name)
     stack.down(s)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
