@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -204,8 +205,6 @@ def wire(app: faust.App, settings: Settings) -> None:
                     await progress.store(events)
                 except Exception:  # noqa: BLE001
                     log.critical("%s cannot publish a batch; exiting uncommitted", step)
-                    import os
-
                     os._exit(70)
 
         app.agent(source, name=step.replace("_", "-"))(agent)
