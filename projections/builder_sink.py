@@ -31,16 +31,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Message
 
 from projections.postgres_sink import COLUMNS as CONVERSATION_COLUMNS
-from projections.postgres_sink import PostgresProjection, Rejected, copy_rows
-from schemas import serde
+from projections.postgres_sink import Rejected
+from projections.postgres_targets import (
+    SOURCE,
+    Rows,
+    Target,
+    TargetedProjection,
+    insert_one_per_key,
+    json_field,
+    source_of,
+    temp_table,
+    update_all_but,
+)
 from schemas.events import (
     Event,
     GeneratedInterface,
@@ -50,43 +58,12 @@ from schemas.events import (
 )
 from streams import topics
 from streams.dlq import ID_NAMESPACE
-from streams.settings import Settings
 
 BUILDER_TOPICS = (topics.WORKFLOW_REQUESTS, topics.REQUIREMENTS_ANALYZED,
                   topics.WORKFLOWS_GENERATED, topics.INTERFACES_GENERATED)
 CHANNEL = "chat"  # the builder is a chat with the dealership's staff
 
 
-@dataclass(frozen=True)
-class Target:
-    """A table the sink writes: a batch's rows are COPYed into `temp`, then `upsert` moves
-    them into `table`."""
-
-    table: str
-    columns: tuple[str, ...]
-    upsert: str
-
-    @property
-    def temp(self) -> str:
-        return temp_table(self.table)
-
-
-def temp_table(table: str) -> str:
-    return f"_builder_{table}"
-
-
-def _insert(table: str, columns: tuple[str, ...], key: str, order: str) -> str:
-    """INSERT of one row per `key` of the batch (the first by `order`) into `table`."""
-    cols = ", ".join(columns)
-    return (f"INSERT INTO {table} AS cur ({cols}) SELECT DISTINCT ON ({key}) {cols} "
-            f"FROM {temp_table(table)} ORDER BY {key}, {order} ON CONFLICT ({key}) ")
-
-
-def _update(columns: tuple[str, ...], keep: tuple[str, ...]) -> str:
-    return "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keep)
-
-
-SOURCE = ("source_topic", "source_partition", "source_offset")
 WF_COLUMNS = ("tenant_id", "workflow_id", "user_id", "conversation_id", "name", "description",
               "requirements", "workflow_definition", "generation_metadata", "status", "version",
               "operation", "valid", "errors", "event_id", "created_at", "updated_at", *SOURCE)
@@ -103,25 +80,23 @@ CONVERSATIONS = Target(
     f"FROM {temp_table('ai_conversations')} ON CONFLICT (id) DO NOTHING")
 WORKFLOWS = Target(
     "generated_workflows", WF_COLUMNS,
-    _insert("generated_workflows", WF_COLUMNS, "tenant_id, workflow_id",
+    insert_one_per_key("generated_workflows", WF_COLUMNS, "tenant_id, workflow_id",
             "version DESC, source_partition, source_offset")
-    + _update(WF_COLUMNS, keep=("tenant_id", "workflow_id", "created_at"))
+    + update_all_but(WF_COLUMNS, keep=("tenant_id", "workflow_id", "created_at"))
     + " WHERE EXCLUDED.version > cur.version")
 VERSIONS = Target(
     "generated_workflow_versions", VERSION_COLUMNS,
-    _insert("generated_workflow_versions", VERSION_COLUMNS, "tenant_id, workflow_id, version",
-            "source_partition, source_offset")
+    insert_one_per_key("generated_workflow_versions", VERSION_COLUMNS,
+                       "tenant_id, workflow_id, version", "source_partition, source_offset")
     + "DO NOTHING")
 INTERFACES = Target(
     "generated_interfaces", INTERFACE_COLUMNS,
-    _insert("generated_interfaces", INTERFACE_COLUMNS, "tenant_id, interface_id",
+    insert_one_per_key("generated_interfaces", INTERFACE_COLUMNS, "tenant_id, interface_id",
             "workflow_version DESC, created_at DESC, event_id DESC")
-    + _update(INTERFACE_COLUMNS, keep=("tenant_id", "interface_id"))
+    + update_all_but(INTERFACE_COLUMNS, keep=("tenant_id", "interface_id"))
     + " WHERE (EXCLUDED.workflow_version, EXCLUDED.created_at, EXCLUDED.event_id)"
     " > (cur.workflow_version, cur.created_at, cur.event_id)")
 TARGETS = (CONVERSATIONS, WORKFLOWS, VERSIONS, INTERFACES)
-
-Rows = list[tuple[Target, tuple]]
 
 
 def conversation_row_id(event_id: str) -> str:
@@ -142,27 +117,12 @@ def analysis_summary(ev: RequirementAnalysis) -> str:
     return text
 
 
-def _json(ev: Event, field: str) -> str:
-    """The JSON text of string field `field`, refused (dead-lettered) if it is not JSON."""
-    text = getattr(ev, field)
-    try:
-        json.loads(text)
-    except ValueError as exc:
-        raise Rejected("schema_invalid", f"{type(ev).__name__}.{field} is not JSON: {exc}",
-                       ev.tenant_id) from exc
-    return text
-
-
-def _source(m: Message) -> tuple[str, int, int]:
-    return m.topic(), m.partition(), m.offset()
-
-
 def request_rows(m: Message, ev: WorkflowRequest) -> Rows:
     metadata = {"kind": "workflow_request", "workflow_id": ev.workflow_id,
                 "error_context": ev.error_context, "source_event_id": ev.source_event_id}
     return [(CONVERSATIONS, (
         conversation_row_id(ev.event_id), ev.tenant_id, ev.user_id, ev.conversation_id, "user",
-        CHANNEL, ev.redacted_text, json.dumps(metadata), ev.occurred_at, None, *_source(m)))]
+        CHANNEL, ev.redacted_text, json.dumps(metadata), ev.occurred_at, None, *source_of(m)))]
 
 
 def analysis_rows(m: Message, ev: RequirementAnalysis) -> Rows:
@@ -172,7 +132,7 @@ def analysis_rows(m: Message, ev: RequirementAnalysis) -> Rows:
     return [(CONVERSATIONS, (
         conversation_row_id(ev.event_id), ev.tenant_id, ev.user_id, session, "assistant",
         CHANNEL, analysis_summary(ev), json.dumps(metadata), ev.occurred_at, None,
-        *_source(m)))]
+        *source_of(m)))]
 
 
 def workflow_rows(m: Message, ev: GeneratedWorkflow) -> Rows:
@@ -180,23 +140,23 @@ def workflow_rows(m: Message, ev: GeneratedWorkflow) -> Rows:
         raise Rejected("invalid_workflow",
                        f"workflow {ev.workflow_id} v{ev.version} is not valid: {ev.errors}",
                        ev.tenant_id)
-    definition = _json(ev, "definition_json")
+    definition = json_field(ev, "definition_json")
     current = (ev.tenant_id, ev.workflow_id, ev.user_id, ev.conversation_id, ev.name,
-               ev.description, _json(ev, "requirements_json"), definition,
-               _json(ev, "generation_metadata_json"), ev.status, ev.version, ev.operation,
+               ev.description, json_field(ev, "requirements_json"), definition,
+               json_field(ev, "generation_metadata_json"), ev.status, ev.version, ev.operation,
                ev.valid, json.dumps(ev.errors), ev.event_id, ev.occurred_at, ev.occurred_at,
-               *_source(m))
-    version = (ev.tenant_id, ev.workflow_id, ev.version, definition, _json(ev, "diff_json"),
-               _json(ev, "diagnosis_json"), ev.operation, ev.event_id, ev.occurred_at,
-               *_source(m))
+               *source_of(m))
+    version = (ev.tenant_id, ev.workflow_id, ev.version, definition, json_field(ev, "diff_json"),
+               json_field(ev, "diagnosis_json"), ev.operation, ev.event_id, ev.occurred_at,
+               *source_of(m))
     return [(WORKFLOWS, current), (VERSIONS, version)]
 
 
 def interface_rows(m: Message, ev: GeneratedInterface) -> Rows:
     return [(INTERFACES, (
         ev.tenant_id, ev.interface_id, ev.workflow_id, ev.workflow_version,
-        _json(ev, "definition_json"), _json(ev, "component_metadata_json"), ev.event_id,
-        ev.occurred_at, *_source(m)))]
+        json_field(ev, "definition_json"), json_field(ev, "component_metadata_json"), ev.event_id,
+        ev.occurred_at, *source_of(m)))]
 
 
 HANDLERS: dict[type[Event], Callable[[Message, Any], Rows]] = {
@@ -207,35 +167,11 @@ HANDLERS: dict[type[Event], Callable[[Message, Any], Rows]] = {
 }
 
 
-class PostgresBuilderSink(PostgresProjection):
+class PostgresBuilderSink(TargetedProjection):
     """Projection `postgres_builder` of the workflow builder's four topics."""
 
     name = "postgres_builder"
     step = "postgres_builder_projection"
-
-    def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
-        super().__init__(settings, producer)
-        self.models = {spec.name(settings): spec.model for spec in BUILDER_TOPICS}
-
-    def topic_names(self) -> list[str]:
-        """The topics this projection reads."""
-        return list(self.models)
-
-    def _prepare(self, m: Message) -> Rows:
-        ev = serde.decode_any(m.value())
-        expected = self.models.get(m.topic())
-        if expected is None or not isinstance(ev, expected):
-            raise serde.WrongSchema(f"{m.topic()} carries {getattr(expected, '__name__', '?')}"
-                                    f", got {type(ev).__name__}")
-        return HANDLERS[expected](m, ev)
-
-    def _apply(self, rows: Sequence[Rows]) -> None:
-        by_target: dict[Target, list[tuple]] = defaultdict(list)
-        for record_rows in rows:
-            for target, row in record_rows:
-                by_target[target].append(row)
-        for target in TARGETS:
-            if by_target[target]:
-                copy_rows(self.conn, target.temp, target.table, target.columns,
-                          by_target[target])
-                self.conn.execute(target.upsert)
+    specs = BUILDER_TOPICS
+    handlers = HANDLERS
+    targets = TARGETS

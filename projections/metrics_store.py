@@ -71,6 +71,35 @@ ORDER BY (tenant_id, event_id)
 SETTINGS non_replicated_deduplication_window = {window}
 """
 
+# One row per document extraction or call analysis (no text): the media steps' operation
+# metrics for dashboards (pages, confidence, audio duration, real-time factor, sentiment,
+# call score, action items).
+MEDIA_METRICS_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.media_metrics (
+    event_id String,
+    tenant_id String,
+    step LowCardinality(String),
+    subject_id String,
+    kind LowCardinality(String),
+    pages UInt16,
+    words UInt32,
+    duration_s Float64,
+    processing_ms Float64,
+    realtime_factor Float64,
+    confidence Float64,
+    sentiment Float64,
+    call_score UInt8,
+    appointment_set UInt8,
+    action_items UInt16,
+    created_at DateTime64(3, 'UTC'),
+    topic String,
+    partition UInt32,
+    offset UInt64
+) ENGINE = ReplacingMergeTree
+ORDER BY (tenant_id, step, event_id)
+SETTINGS non_replicated_deduplication_window = {window}
+"""
+
 # Records a projection into table `X` dead-lettered instead of storing, in `X_skipped`: their
 # offsets count for the position (projections/usage_sink.py), so a restart does not re-read them.
 SKIPPED_DDL = """
@@ -122,6 +151,7 @@ class MetricsStore(ABC):
         self.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         self.command(STEP_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(MODEL_USAGE_DDL.format(db=self.database, window=DEDUP_WINDOW))
+        self.command(MEDIA_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(SKIPPED_DDL.format(db=self.database, table="ai_model_usage",
                                         window=DEDUP_WINDOW))
 

@@ -9,6 +9,12 @@ Invariants:
   are in projections/builder_sink.py);
 - `projection_offsets` holds, per projection and topic-partition, the next offset to read,
   written in the same transaction as the rows it covers;
+- `document_extractions` / `call_analyses` are keyed (tenant_id, document_id / call_id) and
+  hold the latest extraction by (created_at, event_id) (projections/media_sink.py); they
+  hold redacted text only;
+- `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
+  subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
+  `auterity_pii_reader` may select, and row-level security keeps it to one tenant too;
 - readers connect as (or SET ROLE to) `auterity_reader` and see only the rows of the tenant
   named by `SET auterity.tenant_id = '...'` (row-level security; no tenant set = no rows).
 """
@@ -18,9 +24,11 @@ from __future__ import annotations
 import psycopg
 
 READER_ROLE = "auterity_reader"
+PII_READER_ROLE = "auterity_pii_reader"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
-                 "generated_interfaces")
+                 "generated_interfaces", "document_extractions", "call_analyses")
+RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -114,10 +122,73 @@ CREATE TABLE IF NOT EXISTS generated_interfaces (
 CREATE INDEX IF NOT EXISTS generated_interfaces_tenant_workflow
     ON generated_interfaces (tenant_id, workflow_id, workflow_version);
 
+CREATE TABLE IF NOT EXISTS document_extractions (
+    tenant_id        text        NOT NULL,
+    document_id      text        NOT NULL,
+    event_id         text        NOT NULL,
+    source_event_id  text        NOT NULL,
+    document_kind    text,
+    redacted_text    text        NOT NULL,
+    confidence       double precision NOT NULL,
+    pages            integer     NOT NULL,
+    word_count       integer     NOT NULL,
+    fields           jsonb       NOT NULL DEFAULT '{{}}',
+    blocks           jsonb       NOT NULL DEFAULT '[]',
+    corrections      jsonb       NOT NULL DEFAULT '[]',
+    pii_fields       jsonb       NOT NULL DEFAULT '[]',
+    processing_ms    double precision NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, document_id)
+);
+
+CREATE TABLE IF NOT EXISTS call_analyses (
+    tenant_id        text        NOT NULL,
+    call_id          text        NOT NULL,
+    event_id         text        NOT NULL,
+    source_event_id  text        NOT NULL,
+    redacted_transcript text     NOT NULL,
+    language         text        NOT NULL,
+    duration_s       double precision NOT NULL,
+    segments         jsonb       NOT NULL DEFAULT '[]',
+    speakers         jsonb       NOT NULL DEFAULT '[]',
+    sentiment        double precision,
+    sentiment_label  text        NOT NULL DEFAULT '',
+    summary          text        NOT NULL DEFAULT '',
+    action_items     jsonb       NOT NULL DEFAULT '[]',
+    score            jsonb       NOT NULL DEFAULT '{{}}',
+    stress           jsonb       NOT NULL DEFAULT '{{}}',
+    processing_ms    double precision NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, call_id)
+);
+
+CREATE TABLE IF NOT EXISTS restricted_pii_fields (
+    tenant_id        text        NOT NULL,
+    subject_kind     text        NOT NULL CHECK (subject_kind IN ('document', 'call')),
+    subject_id       text        NOT NULL,
+    fields           jsonb       NOT NULL,
+    event_id         text        NOT NULL,
+    source_event_id  text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, subject_kind, subject_id)
+);
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN
         CREATE ROLE {READER_ROLE} NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PII_READER_ROLE}') THEN
+        CREATE ROLE {PII_READER_ROLE} NOLOGIN;
     END IF;
 END $$;
 """
@@ -135,8 +206,10 @@ END $$;
 GRANT SELECT ON {table} TO {reader};
 """
 
-DDL = TABLES_DDL + "".join(TENANT_ISOLATION.format(table=t, reader=READER_ROLE)
-                           for t in TENANT_TABLES)
+DDL = (TABLES_DDL
+       + "".join(TENANT_ISOLATION.format(table=t, reader=READER_ROLE) for t in TENANT_TABLES)
+       + "".join(TENANT_ISOLATION.format(table=t, reader=PII_READER_ROLE)
+                 + f"REVOKE ALL ON {t} FROM {READER_ROLE};\n" for t in RESTRICTED_TABLES))
 
 _LOCK_ID = 0x61757465  # serialises concurrent migrations ("aute")
 

@@ -1,7 +1,9 @@
 """`auterity projections`: run the Postgres and ClickHouse projections in one process.
 
-Postgres: conversations (`postgres`) and the workflow builder's topics (`postgres_builder`);
-ClickHouse: step metrics (`clickhouse`) and model usage (`clickhouse_usage`). Each runs in its
+Postgres: conversations (`postgres`), the workflow builder's topics (`postgres_builder`),
+document extractions and call analyses (`postgres_media`) and the restricted PII fields
+(`postgres_restricted`); ClickHouse: step metrics (`clickhouse`), model usage
+(`clickhouse_usage`) and media metrics (`clickhouse_media`). Each runs in its
 own thread with its own consumer group and stored positions.
 
 With the embedded chDB this process owns the chDB directory and serves read-only queries
@@ -14,6 +16,8 @@ import logging
 
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
+from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
+from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
 from projections.postgres_sink import PostgresConversationSink
 from projections.runner import ProjectionRunner, run_until_signalled
@@ -34,15 +38,21 @@ def open_store(settings: Settings) -> MetricsStore:
 
 def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRunner]:
     topics.assert_raw_readers("metrics_projection", topics.DEAD_LETTERS)
+    topics.assert_raw_readers("restricted_projection", topics.RESTRICTED_FIELDS)
     redacted = topics.CONVERSATIONS_REDACTED.name(settings)
     dlq = topics.DEAD_LETTERS.name(settings)
     builder = PostgresBuilderSink(settings)
+    media, restricted = PostgresMediaSink(settings), PostgresRestrictedSink(settings)
     return [
         ProjectionRunner(settings, PostgresConversationSink(settings), [redacted]),
         ProjectionRunner(settings, ClickHouseMetricsSink(store), [redacted, dlq]),
         ProjectionRunner(settings, builder, builder.topic_names()),
         ProjectionRunner(settings, ModelUsageSink(store, settings),
                          [topics.MODEL_USAGE.name(settings)]),
+        ProjectionRunner(settings, media, media.topic_names()),
+        ProjectionRunner(settings, restricted, restricted.topic_names()),
+        ProjectionRunner(settings, MediaMetricsSink(store),
+                         [spec.name(settings) for spec in MEDIA_TOPICS]),
     ]
 
 

@@ -26,6 +26,7 @@ SCHEMA_IDS: dict[str, int] = {
     "Alert": 14,
     "AuditRecord": 15,
     "DeadLetter": 16,
+    "RestrictedFields": 17,
 }
 
 MODELS_BY_NAME: dict[str, type[events.Event]] = {m.__name__: m for m in events.EVENT_MODELS}

@@ -169,6 +169,10 @@ class DocumentUploaded(Event):
 
 
 class DocumentExtracted(Event):
+    """OCR result of one upload. Invariant: no raw PII — `redacted_text`, `blocks_json` and
+    `fields` hold pseudonym labels (`<PERSON_1>`) where the document had PII; the raw values
+    of `pii_fields` go only to the restricted store (RestrictedFields)."""
+
     document_id: str
     source_event_id: str
     redacted_text: str
@@ -177,6 +181,10 @@ class DocumentExtracted(Event):
     fields: dict[str, str | None] = Field(default_factory=dict)
     blocks_json: str = "[]"
     processing_ms: float = 0.0
+    document_kind: str | None = None
+    word_count: int = 0
+    corrections: list[str] = Field(default_factory=list)
+    pii_fields: list[str] = Field(default_factory=list)
 
 
 class CallRecorded(Event):
@@ -196,6 +204,7 @@ class TranscriptSegment(Record):
     speaker: str
     redacted_text: str
     sentiment: float | None = None
+    confidence: float | None = None
 
 
 class ActionItem(Record):
@@ -203,6 +212,8 @@ class ActionItem(Record):
     assignee: str | None = None
     deadline: str | None = None
     priority: str = "medium"
+    deadline_phrase: str | None = None
+    source: str = "rules"
 
 
 class CallAnalyzed(Event):
@@ -216,6 +227,24 @@ class CallAnalyzed(Event):
     action_items: list[ActionItem] = Field(default_factory=list)
     score_json: str = "{}"
     processing_ms: float = 0.0
+    duration_s: float = 0.0
+    speakers: list[str] = Field(default_factory=list)
+    sentiment_label: str = ""
+    summary_source: str = ""
+    stress_json: str = "{}"
+    confidence: float | None = None
+    pii_fields: list[str] = Field(default_factory=list)
+
+
+class RestrictedFields(Event):
+    """Raw PII values a media step extracted (a document's customer name, VIN, licence
+    number; a caller's name and number). Raw layer: only the restricted projection reads
+    the topic, and it writes a table ordinary readers cannot select from."""
+
+    subject_kind: Literal["document", "call"]
+    subject_id: str
+    source_event_id: str
+    fields: dict[str, str | None] = Field(default_factory=dict)
 
 
 class AgentTaskRequested(Event):
@@ -307,4 +336,5 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     Alert,
     AuditRecord,
     DeadLetter,
+    RestrictedFields,
 )

@@ -18,14 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 
 from processors.analysis.analyzer import Analysis, analyze
-from processors.errors import StepInputError
 from processors.pii.inputs import check_text
 from schemas import serde
 from schemas.events import (
@@ -35,17 +32,15 @@ from schemas.events import (
     WorkflowRequest,
 )
 from streams import topics
-from streams.dlq import dead_letter, derived_id
-from streams.progress import StepProgress
+from streams.dlq import derived_id
 from streams.settings import Settings
+from streams.step_loop import Send, step_agent
 
 log = logging.getLogger("auterity.builder")
 ANALYSIS_STEP = "requirement_analysis"
 BUILD_STEP = "workflow_build"
 INTERFACE_STEP = "interface_generation"
 
-Send = tuple[Any, bytes, bytes]  # (faust topic, key, value)
-Handler = Callable[[Any], Awaitable[list[Send]]]
 
 
 class BuildRejected(Exception):
@@ -87,10 +82,8 @@ def wire(app: faust.App, settings: Settings) -> None:
         return app.topic(spec.name(settings), key_type=bytes, value_type=bytes,
                          partitions=spec.partitions)
 
-    requests, analyzed = topic(topics.WORKFLOW_REQUESTS), topic(topics.REQUIREMENTS_ANALYZED)
-    workflows, interfaces = topic(topics.WORKFLOWS_GENERATED), topic(
-        topics.INTERFACES_GENERATED)
-    dlq = topic(topics.DEAD_LETTERS)
+    analyzed, workflows = topic(topics.REQUIREMENTS_ANALYZED), topic(topics.WORKFLOWS_GENERATED)
+    interfaces = topic(topics.INTERFACES_GENERATED)
     usage = KafkaUsageSink(settings)
     gateway = LlmGateway(sink=usage)
 
@@ -159,63 +152,9 @@ def wire(app: faust.App, settings: Settings) -> None:
             workflow_version=gw.version)
         return [(interfaces, gw.workflow_id.encode(), serde.encode(out))]
 
-    def step_agent(source: Any, spec: topics.TopicSpec, step: str, handler: Handler,
-                   batch: int) -> None:
-        progress = StepProgress(app, settings, spec.name(settings))
-
-        async def dead(ev: Any, exc: Exception, kind: str) -> Any:
-            m = ev.message
-            dl = dead_letter(error_kind=kind, error=str(exc), step=step, topic=m.topic,
-                             partition=m.partition, offset=m.offset, key=m.key,
-                             payload=m.value, max_payload=settings.max_message_bytes,
-                             tenant_id=_tenant(m.value))
-            log.warning("dead letter: %s at %s[%d]@%d: %s", kind, m.topic, m.partition,
-                        m.offset, str(exc)[:200])
-            return await dlq.send(key=m.topic.encode(), value=serde.encode(dl))
-
-        async def agent(stream: faust.StreamT) -> None:
-            # Like the redaction agent: the body never raises (Faust would ack the batch);
-            # a record that fails goes to the DLQ, and if even that fails the process exits
-            # before its position is stored, so the batch is redelivered.
-            async for taken in stream.take_events(batch, 0.05):
-                events = await progress.admitted(taken)
-                if not events:
-                    continue
-                try:
-                    futures = []
-                    for ev in events:
-                        try:
-                            sends = await handler(ev)
-                        except serde.DecodeError as exc:
-                            futures.append(await dead(ev, exc, exc.kind))
-                            continue
-                        except (StepInputError, BuildRejected) as exc:
-                            futures.append(await dead(ev, exc, exc.kind))
-                            continue
-                        except Exception as exc:  # noqa: BLE001 - to the DLQ, stream goes on
-                            log.exception("%s failed on %s", step, ev.message.offset)
-                            futures.append(await dead(ev, exc, "step_failed"))
-                            continue
-                        for out_topic, key, value in sends:
-                            futures.append(await out_topic.send(key=key, value=value))
-                    await asyncio.gather(*futures)
-                    left = await asyncio.to_thread(usage.flush, 30.0)
-                    if left:
-                        raise RuntimeError(f"{left} model-usage events not acknowledged")
-                    await progress.store(events)
-                except Exception:  # noqa: BLE001
-                    log.critical("%s cannot publish a batch; exiting uncommitted", step)
-                    os._exit(70)
-
-        app.agent(source, name=step.replace("_", "-"))(agent)
-
-    step_agent(requests, topics.WORKFLOW_REQUESTS, ANALYSIS_STEP, on_request, 4)
-    step_agent(analyzed, topics.REQUIREMENTS_ANALYZED, BUILD_STEP, on_analysis, 2)
-    step_agent(workflows, topics.WORKFLOWS_GENERATED, INTERFACE_STEP, on_workflow, 16)
-
-
-def _tenant(payload: bytes | None) -> str | None:
-    try:
-        return serde.decode_any(payload or b"").tenant_id
-    except serde.DecodeError:
-        return None
+    step_agent(app, settings, topics.WORKFLOW_REQUESTS, ANALYSIS_STEP, on_request, batch=4,
+               after_batch=usage.flush_or_raise)
+    step_agent(app, settings, topics.REQUIREMENTS_ANALYZED, BUILD_STEP, on_analysis, batch=2,
+               after_batch=usage.flush_or_raise)
+    step_agent(app, settings, topics.WORKFLOWS_GENERATED, INTERFACE_STEP, on_workflow,
+               batch=16, after_batch=usage.flush_or_raise)

@@ -27,7 +27,7 @@ def _kafka_reachable(settings: Settings) -> bool:
         return False
 
 
-class _Session:
+class ModelSession:
     """A gateway whose usage events are collected and, if Kafka is up, published."""
 
     def __init__(self, settings: Settings, use_model: bool) -> None:
@@ -67,7 +67,7 @@ def _text(args: argparse.Namespace) -> str:
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     from processors.analysis.analyzer import analyze
 
-    session = _Session(settings, not args.no_model)
+    session = ModelSession(settings, not args.no_model)
     result = analyze(_text(args), session.gateway, tenant_id=args.tenant, user_id=args.user)
     out = {**result.model_dump(), "usage": session.finish()}
     if args.json:
@@ -90,7 +90,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from processors.workflows.builder import build
 
     text = _text(args)
-    session = _Session(settings, not args.no_model)
+    session = ModelSession(settings, not args.no_model)
     analysis = analyze(text, session.gateway, tenant_id=args.tenant, user_id=args.user)
     if analysis.intent != "create_workflow":
         analysis = analysis.model_copy(update={"intent": "create_workflow"})

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     redaction_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     redaction_batch: int = 32
     projection_batch: int = 2000
+    # documents and calls (issue 4)
+    blob_dir: Path | None = Field(
+        default=None, description="content-addressed blob store; unset = <home>/blobs")
+    inline_max_bytes: int = Field(
+        default=256 * 1024, description="uploads up to this size travel inline in the event")
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_document_pages: int = 50
+    max_audio_bytes: int = 100 * 1024 * 1024
+    max_audio_seconds: float = 2 * 3600.0
+    media_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1),
+                               description="processes for OCR and transcription")
+    media_timeout_s: float = Field(default=900.0,
+                                   description="a document or call taking longer is dead-lettered")
 
     @property
     def kafka_servers(self) -> str:
@@ -59,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def kafka_dir(self) -> Path:
         return self.home / "kafka"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.blob_dir or self.home / "blobs"
 
     @property
     def logs_dir(self) -> Path:

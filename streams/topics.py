@@ -88,6 +88,10 @@ ALERTS = TopicSpec(
 AUDIT = TopicSpec(
     "audit", events.AuditRecord, "tenant_id", retention_ms=365 * DAY_MS,
     description="audit records")
+RESTRICTED_FIELDS = TopicSpec(
+    "pii.restricted", events.RestrictedFields, "subject_id", raw_pii=True,
+    readers=("restricted_projection",), retention_ms=7 * DAY_MS,
+    description="raw PII fields extracted from documents and calls (restricted store only)")
 DEAD_LETTERS = TopicSpec(
     "dlq", events.DeadLetter, "source_topic", partitions=1, retention_ms=30 * DAY_MS,
     raw_pii=True, readers=("dlq_cli", "metrics_projection"),
@@ -97,7 +101,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     CONVERSATIONS_RAW, CONVERSATIONS_REDACTED, WORKFLOW_REQUESTS, REQUIREMENTS_ANALYZED,
     WORKFLOWS_GENERATED, INTERFACES_GENERATED, DOCUMENTS_UPLOADED, DOCUMENTS_EXTRACTED,
     CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
-    MODEL_USAGE, ALERTS, AUDIT, DEAD_LETTERS,
+    MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
 )
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for the two README commands: a virtualenv at .venv with the project and
 # its dev tools installed (re-installed only when pyproject.toml changes), plus Java 17 and
-# Maven for the embedded Kafka broker (installed from Debian's packages if missing). The Kafka
+# Maven for the embedded Kafka broker, Tesseract (OCR) and espeak-ng + sox (the tests' generated
+# calls), each installed from Debian's packages if missing. The Kafka
 # jars themselves are fetched from Maven Central on first `auterity stack up` and cached in
 # ~/.cache/auterity.
 set -euo pipefail
@@ -11,6 +12,10 @@ PY=${PYTHON:-python3}
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr)
+[ -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || need_apt+=(tesseract-ocr-eng)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need_apt+=(sox)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -60,6 +60,15 @@ class KafkaUsageSink:
         """Wait for the broker's acks; the number of events still unacknowledged."""
         return self.producer.flush(timeout)
 
+    async def flush_or_raise(self, timeout: float = 30.0) -> None:
+        """`flush` off the event loop; RuntimeError if any event stays unacknowledged (a step
+        must then not store its position)."""
+        import asyncio
+
+        left = await asyncio.to_thread(self.flush, timeout)
+        if left:
+            raise RuntimeError(f"{left} model-usage events not acknowledged")
+
 
 class FanoutSink:
     def __init__(self, *sinks: UsageSink) -> None:

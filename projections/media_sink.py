@@ -1,0 +1,90 @@
+"""Documents and calls -> Postgres, offsets in the same transaction.
+
+- `postgres_media` reads documents.extracted -> `document_extractions` and calls.analyzed ->
+  `call_analyses` (redacted text only);
+- `postgres_restricted` reads the raw-layer topic pii.restricted -> `restricted_pii_fields`,
+  a table only `auterity_pii_reader` may select from (projections/postgres_schema.py).
+
+Idempotency invariant: each table is keyed by the tenant and the subject (document, call)
+and holds the greatest event by (created_at, event_id), whatever order events arrive in, so
+a redelivered or replayed event never changes the result.
+"""
+
+from __future__ import annotations
+
+import json
+
+from confluent_kafka import Message
+
+from projections.postgres_targets import (
+    SOURCE,
+    Rows,
+    Target,
+    TargetedProjection,
+    json_field,
+    latest_wins,
+    source_of,
+)
+from schemas.events import CallAnalyzed, DocumentExtracted, RestrictedFields
+from streams import topics
+
+DOC_COLUMNS = ("tenant_id", "document_id", "event_id", "source_event_id", "document_kind",
+               "redacted_text", "confidence", "pages", "word_count", "fields", "blocks",
+               "corrections", "pii_fields", "processing_ms", "created_at", *SOURCE)
+CALL_COLUMNS = ("tenant_id", "call_id", "event_id", "source_event_id", "redacted_transcript",
+                "language", "duration_s", "segments", "speakers", "sentiment",
+                "sentiment_label", "summary", "action_items", "score", "stress",
+                "processing_ms", "created_at", *SOURCE)
+RESTRICTED_COLUMNS = ("tenant_id", "subject_kind", "subject_id", "fields", "event_id",
+                      "source_event_id", "created_at", *SOURCE)
+
+DOCUMENTS = Target("document_extractions", DOC_COLUMNS,
+                   latest_wins("document_extractions", DOC_COLUMNS, "tenant_id, document_id"))
+CALLS = Target("call_analyses", CALL_COLUMNS,
+               latest_wins("call_analyses", CALL_COLUMNS, "tenant_id, call_id"))
+RESTRICTED = Target("restricted_pii_fields", RESTRICTED_COLUMNS,
+                    latest_wins("restricted_pii_fields", RESTRICTED_COLUMNS,
+                                "tenant_id, subject_kind, subject_id"))
+
+
+def document_rows(m: Message, ev: DocumentExtracted) -> Rows:
+    return [(DOCUMENTS, (
+        ev.tenant_id, ev.document_id, ev.event_id, ev.source_event_id, ev.document_kind,
+        ev.redacted_text, ev.confidence, ev.pages, ev.word_count, json.dumps(ev.fields),
+        json_field(ev, "blocks_json"), json.dumps(ev.corrections), json.dumps(ev.pii_fields),
+        ev.processing_ms, ev.occurred_at, *source_of(m)))]
+
+
+def call_rows(m: Message, ev: CallAnalyzed) -> Rows:
+    return [(CALLS, (
+        ev.tenant_id, ev.call_id, ev.event_id, ev.source_event_id, ev.redacted_transcript,
+        ev.language, ev.duration_s, json.dumps([s.model_dump() for s in ev.segments]),
+        json.dumps(ev.speakers), ev.sentiment, ev.sentiment_label, ev.summary,
+        json.dumps([a.model_dump() for a in ev.action_items]), json_field(ev, "score_json"),
+        json_field(ev, "stress_json"), ev.processing_ms, ev.occurred_at, *source_of(m)))]
+
+
+def restricted_rows(m: Message, ev: RestrictedFields) -> Rows:
+    return [(RESTRICTED, (
+        ev.tenant_id, ev.subject_kind, ev.subject_id, json.dumps(ev.fields), ev.event_id,
+        ev.source_event_id, ev.occurred_at, *source_of(m)))]
+
+
+class PostgresMediaSink(TargetedProjection):
+    """Projection `postgres_media` of documents.extracted and calls.analyzed."""
+
+    name = "postgres_media"
+    step = "postgres_media_projection"
+    specs = (topics.DOCUMENTS_EXTRACTED, topics.CALLS_ANALYZED)
+    handlers = {DocumentExtracted: document_rows, CallAnalyzed: call_rows}
+    targets = (DOCUMENTS, CALLS)
+
+
+class PostgresRestrictedSink(TargetedProjection):
+    """Projection `postgres_restricted` of pii.restricted (the raw layer's one reader)."""
+
+    name = "postgres_restricted"
+    step = "restricted_projection"
+    specs = (topics.RESTRICTED_FIELDS,)
+    handlers = {RestrictedFields: restricted_rows}
+    targets = (RESTRICTED,)
