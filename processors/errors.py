@@ -11,3 +11,7 @@ class StepInputError(ValueError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+    def __reduce__(self) -> tuple[type[StepInputError], tuple[str, str]]:
+        # picklable with both arguments: steps raise it inside process-pool workers
+        return (type(self), (self.kind, str(self)))

@@ -34,9 +34,10 @@ def new_faust_app(settings: Settings) -> faust.App:
 
 def create_app(settings: Settings) -> faust.App:
     """Build the Faust app and register its agents (the worker entry runs it)."""
-    from streams import builder_agents, redaction_agent
+    from streams import builder_agents, media_agents, redaction_agent
 
     app = new_faust_app(settings)
     redaction_agent.wire(app, settings)
     builder_agents.wire(app, settings)
+    media_agents.wire(app, settings)
     return app

@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_stack)
 
     s = sub.add_parser("worker", help="run the Faust processors (PII redaction, workflow "
-                                      "builder) in the foreground")
+                                      "builder, OCR, voice) in the foreground")
     s.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
     s.set_defaults(fn=cmd_worker)
 
@@ -328,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     from streams.builder_cli import add_builder_commands
 
     add_builder_commands(sub)
+
+    from streams.media_cli import add_media_commands
+
+    add_media_commands(sub)
 
     s = sub.add_parser("bench", help="benchmarks: ratios against the bare libraries")
     s.add_argument("--quick", action="store_true", help="smaller workloads")

@@ -163,6 +163,10 @@ def run_demo(settings: Settings, count: int, tenants: int, rate: float,
     from streams.demo_builder import run_builder_demo
 
     run_builder_demo(settings, tenants, _say)
+    _say("    documents and calls (uploads -> OCR / transcription -> extractions, analyses):")
+    from streams.demo_media import run_media_demo
+
+    run_media_demo(settings, tenants, _say)
     _say(f"    demo took {time.monotonic() - t0:.0f}s")
     if keep_running:
         _say("The stack, worker and projections keep running: try `.venv/bin/auterity status`, "

@@ -44,17 +44,26 @@ def _lag(high: dict[int, tuple[int, int]], pos: dict[int, int]) -> int:
     return sum(max(0, h - pos.get(p, lo)) for p, (lo, h) in high.items())
 
 
-def postgres_figures(settings: Settings) -> tuple[int, dict[tuple[str, int], int]]:
+PG_TABLES = ("ai_conversations", "generated_workflows", "generated_interfaces",
+             "document_extractions", "call_analyses", "restricted_pii_fields")
+
+
+def postgres_figures(settings: Settings) -> tuple[dict[str, int],
+                                                 dict[str, dict[tuple[str, int], int]]]:
+    """Row counts of the state tables, and each Postgres projection's stored positions."""
     import psycopg
 
+    counts: dict[str, int] = {}
+    offsets: dict[str, dict[tuple[str, int], int]] = {}
     with psycopg.connect(settings.resolved_database_url(), connect_timeout=5) as conn:
-        exists = conn.execute("SELECT to_regclass('ai_conversations') IS NOT NULL").fetchone()[0]
-        if not exists:
-            return 0, {}
-        rows = conn.execute("SELECT count(*) FROM ai_conversations").fetchone()[0]
-        offs = conn.execute("SELECT topic, partition, next_offset FROM projection_offsets "
-                            "WHERE projection = 'postgres'").fetchall()
-    return rows, {(t, p): o for t, p, o in offs}
+        for table in PG_TABLES:
+            if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:
+                counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if conn.execute("SELECT to_regclass('projection_offsets') IS NOT NULL").fetchone()[0]:
+            for name, t, p, o in conn.execute("SELECT projection, topic, partition, "
+                                              "next_offset FROM projection_offsets"):
+                offsets.setdefault(name, {})[(t, p)] = o
+    return counts, offsets
 
 
 def clickhouse_figures(settings: Settings,
@@ -86,20 +95,24 @@ def collect(settings: Settings) -> dict[str, Any]:
     sizes = topic_sizes(settings)
     report["topics"] = {name: sum(h - lo for lo, h in parts.values())
                         for name, parts in sizes.items()}
-    raw = topics.CONVERSATIONS_RAW.name(settings)
     redacted = topics.CONVERSATIONS_REDACTED.name(settings)
     dlq = topics.DEAD_LETTERS.name(settings)
     lag: dict[str, int] = {}
-    if raw in sizes:
-        pos = group_positions(settings, settings.app_id, raw, list(sizes[raw]))
-        lag["pii_redaction"] = _lag(sizes[raw], pos)
+    steps = {"pii_redaction": topics.CONVERSATIONS_RAW, "ocr": topics.DOCUMENTS_UPLOADED,
+             "voice": topics.CALLS_RECORDED, "requirement_analysis": topics.WORKFLOW_REQUESTS}
+    for step, spec in steps.items():
+        name = spec.name(settings)
+        if name in sizes:
+            lag[step] = _lag(sizes[name], group_positions(settings, settings.app_id, name,
+                                                          list(sizes[name])))
     rows: dict[str, int | None] = {}
     try:
-        pg_rows, pg_offs = postgres_figures(settings)
-        rows["postgres.ai_conversations"] = pg_rows
-        if redacted in sizes:
-            lag["postgres_projection"] = _lag(
-                sizes[redacted], {p: o for (t, p), o in pg_offs.items() if t == redacted})
+        counts, pg_offs = postgres_figures(settings)
+        rows.update({f"postgres.{t}": n for t, n in counts.items()})
+        for projection, offs in pg_offs.items():
+            lag[f"{projection}_projection"] = sum(
+                _lag(sizes[t], {p: o for (tt, p), o in offs.items() if tt == t})
+                for t in {t for t, _ in offs} if t in sizes)
     except Exception as exc:  # noqa: BLE001 - shown in the report
         rows["postgres.ai_conversations"] = None
         report["postgres_error"] = str(exc)

@@ -1,0 +1,194 @@
+"""Documents and call recordings on the stream, as two Faust agents:
+
+    documents.uploaded --ocr-->   documents.extracted (+ pii.restricted)
+    calls.recorded     --voice--> calls.analyzed      (+ pii.restricted)
+
+The heavy halves (Tesseract; Whisper + speaker turns) run in a spawn process pool sized to
+the cores (AUTERITY_MEDIA_WORKERS), one record per worker at a time, and redact inside the
+worker (processors/media_jobs.py), so raw text never reaches this process. The call
+analysis (sentiment, action items, summary via the LLM router, scoring) then runs on a
+thread over the REDACTED transcript. The event loop only awaits futures.
+
+Invariants: output ids derive from input ids (a redelivery repeats the same events); a
+record that cannot be processed (oversized, missing or corrupt blob, undecodable image or
+audio, no speech, a worker crash or timeout) becomes one dead letter naming the reason,
+and the stream goes on (streams/step_loop.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import faust
+
+from connectors.blob_store import open_blob_store
+from connectors.media_upload import payload_of
+from schemas import serde
+from schemas.events import (
+    ActionItem,
+    CallAnalyzed,
+    CallRecorded,
+    DocumentExtracted,
+    DocumentUploaded,
+    RestrictedFields,
+    TranscriptSegment,
+)
+from streams import topics
+from streams.dlq import derived_id
+from streams.settings import Settings
+from streams.step_loop import Send, StepRejected, step_agent
+
+log = logging.getLogger("auterity.media")
+OCR_STEP = "ocr"
+VOICE_STEP = "voice"
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+class MediaPool:
+    """A spawn process pool for OCR and transcription jobs.
+
+    Invariants: a job that outlives `timeout_s` fails with StepRejected(`timeout`), and one
+    that kills its worker twice fails with StepRejected(`worker_crashed`); either way the
+    pool is replaced, so one bad file cannot wedge the step. A job that was merely in flight
+    when another job broke the pool is retried once on the new pool, so it does not pay for
+    its neighbour.
+    """
+
+    def __init__(self, workers: int, timeout_s: float) -> None:
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self._pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        if broken is not self._pool:
+            return  # a concurrent job already replaced it
+        self._pool = self._new()
+        for proc in list((getattr(broken, "_processes", None) or {}).values()):
+            proc.kill()  # a hung tesseract/whisper worker would otherwise linger
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._pool
+            try:
+                return await asyncio.wait_for(loop.run_in_executor(pool, fn, *args),
+                                              self.timeout_s)
+            except TimeoutError:
+                self._replace(pool)
+                raise StepRejected("timeout", f"{fn.__name__} took longer than "
+                                   f"{self.timeout_s:.0f}s (AUTERITY_MEDIA_TIMEOUT_S)") from None
+            except BrokenProcessPool as exc:
+                self._replace(pool)
+                if attempt == 2:
+                    raise StepRejected("worker_crashed", f"{fn.__name__}: the worker process "
+                                       f"died twice on this input ({exc})") from None
+                log.warning("%s: the pool broke under this job; retrying once", fn.__name__)
+        raise AssertionError("unreachable")
+
+    async def warm_up(self, fn: Any) -> None:
+        await asyncio.gather(*(self.run(fn) for _ in range(self.workers)))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def wire(app: faust.App, settings: Settings) -> None:
+    """Register the OCR and voice agents on `app`."""
+    from processors.llm.gateway import LlmGateway
+    from processors.llm.usage import KafkaUsageSink
+    from processors.media_jobs import call_job, document_job, warm_up
+    from processors.voice.call import analyze_transcript
+
+    topics.assert_raw_readers(OCR_STEP, topics.DOCUMENTS_UPLOADED)
+    topics.assert_raw_readers(VOICE_STEP, topics.CALLS_RECORDED)
+
+    def topic(spec: topics.TopicSpec) -> Any:
+        return app.topic(spec.name(settings), key_type=bytes, value_type=bytes)
+
+    extracted, analyzed = topic(topics.DOCUMENTS_EXTRACTED), topic(topics.CALLS_ANALYZED)
+    restricted = topic(topics.RESTRICTED_FIELDS)
+    store = open_blob_store(settings.blobs_dir)
+    key = settings.resolved_pseudonym_key()
+    pool = MediaPool(settings.media_workers, settings.media_timeout_s)
+    usage = KafkaUsageSink(settings)
+    gateway = LlmGateway(sink=usage)
+
+    @app.task
+    async def _warm_up_media() -> None:
+        await pool.warm_up(warm_up)
+        log.info("media pool ready: %d process(es)", pool.workers)
+
+    def restricted_send(ev: Any, kind: str, subject_id: str, step: str,
+                        fields: dict[str, str | None]) -> list[Send]:
+        if not fields:
+            return []
+        out = RestrictedFields(
+            event_id=derived_id(ev.event_id, f"{step}:restricted"), tenant_id=ev.tenant_id,
+            occurred_at=ev.occurred_at, subject_kind=kind, subject_id=subject_id,
+            source_event_id=ev.event_id, fields=fields)
+        return [(restricted, subject_id.encode(), serde.encode(out))]
+
+    async def on_document(rec: Any) -> list[Send]:
+        up = serde.decode(rec.message.value, DocumentUploaded)
+        data = await asyncio.to_thread(payload_of, up, store, settings.max_document_bytes)
+        r = await pool.run(document_job, data, up.filename, up.content_type, key,
+                           settings.max_document_bytes, settings.max_document_pages)
+        out = DocumentExtracted(
+            event_id=derived_id(up.event_id, OCR_STEP), tenant_id=up.tenant_id,
+            occurred_at=up.occurred_at, document_id=up.document_id, source_event_id=up.event_id,
+            redacted_text=r.redacted_text, confidence=r.confidence, pages=r.pages,
+            fields=r.fields, blocks_json=json.dumps(r.blocks),
+            processing_ms=r.processing_ms, document_kind=up.document_kind or r.document_kind,
+            word_count=r.word_count, corrections=r.corrections, pii_fields=sorted(r.restricted))
+        return [(extracted, up.document_id.encode(), serde.encode(out)),
+                *restricted_send(up, "document", up.document_id, OCR_STEP, r.restricted)]
+
+    async def on_call(rec: Any) -> list[Send]:
+        call = serde.decode(rec.message.value, CallRecorded)
+        data = await asyncio.to_thread(payload_of, call, store, settings.max_audio_bytes)
+        job = await pool.run(call_job, data, call.content_type, key, settings.max_audio_bytes,
+                             settings.max_audio_seconds)
+        t = job.transcript
+        report = await asyncio.to_thread(
+            analyze_transcript, t.segments, call_time=call.occurred_at, gateway=gateway,
+            tenant_id=call.tenant_id, silence_s=t.silence_s)
+        segments = [TranscriptSegment(start=s.start, end=s.end, speaker=s.speaker,
+                                      redacted_text=s.text, sentiment=sent,
+                                      confidence=s.confidence)
+                    for s, sent in zip(t.segments, report.segment_sentiments, strict=True)]
+        items = [ActionItem(task=a.task, assignee=a.assignee, deadline=a.deadline,
+                            priority=a.priority, deadline_phrase=a.deadline_phrase,
+                            source=a.source) for a in report.action_items]
+        confidences = [s.confidence for s in t.segments]
+        out = CallAnalyzed(
+            event_id=derived_id(call.event_id, VOICE_STEP), tenant_id=call.tenant_id,
+            occurred_at=call.occurred_at, call_id=call.call_id, source_event_id=call.event_id,
+            redacted_transcript=t.text, language=t.language, segments=segments,
+            sentiment=report.sentiment, summary=report.summary, action_items=items,
+            score_json=report.score.model_dump_json(), processing_ms=t.processing_ms,
+            duration_s=t.duration_s, speakers=t.speakers, sentiment_label=report.sentiment_label,
+            summary_source=report.summary_source, stress_json=json.dumps(t.stress),
+            confidence=sum(confidences) / len(confidences) if confidences else None,
+            pii_fields=sorted(job.restricted))
+        return [(analyzed, call.call_id.encode(), serde.encode(out)),
+                *restricted_send(call, "call", call.call_id, VOICE_STEP, job.restricted)]
+
+    step_agent(app, settings, topics.DOCUMENTS_UPLOADED, OCR_STEP, on_document,
+               batch=pool.workers * 2, concurrency=pool.workers)
+    step_agent(app, settings, topics.CALLS_RECORDED, VOICE_STEP, on_call,
+               batch=pool.workers * 2, concurrency=pool.workers, after_batch=usage.flush_or_raise)

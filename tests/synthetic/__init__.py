@@ -1,0 +1,1 @@
+"""Synthetic test data the tests generate themselves (never downloaded)."""
