@@ -11,6 +11,12 @@ Rows (ratio = ours / baseline; for throughput, higher is better):
    `PostgresConversationSink.write` (decode, COPY, upsert, offsets in one transaction).
 4. ClickHouse projection: bare chDB INSERT FORMAT JSONEachRow vs
    `ClickHouseMetricsSink.write` (decode, rows, one deduplicated insert per partition range).
+5. LLM router, cache and local model (`bench.llm_bench`).
+6. OCR pages/s: `ocr_document` (preprocessing, one tesseract pass, fields) vs the tesseract
+   CLI on the same generated pages, one process; and the speed-up of a process pool
+   (`bench.ocr_bench`).
+7. Transcription real-time factor: `transcribe_audio` vs bare faster-whisper (same model,
+   threads, audio, VAD and decode options), not batched and batched (`bench.voice_bench`).
 
 The bench never touches pipeline data: its topics carry their own prefix
 (`bench.<random>.`) and are deleted at the end, Postgres rows go to a database created for
@@ -526,6 +532,13 @@ def main(settings: Settings, quick: bool = False) -> int:
         log("LLM router, cache and local model")
         rows += router_rows()
         rows += local_model_rows(2 if quick else 4)
+        from bench.ocr_bench import ocr_rows
+        from bench.voice_bench import voice_rows
+
+        log("OCR: ours vs the tesseract CLI on the same pages; scaling with processes")
+        rows += ocr_rows(6 if quick else 12)
+        log("transcription: ours vs bare faster-whisper on the same audio")
+        rows += voice_rows(1 if quick else 2)
     finally:
         deleted = delete_topics(settings, [bench.topic_prefix, bench.app_id])
         log(f"deleted {deleted} bench topic(s)")

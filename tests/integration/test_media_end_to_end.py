@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 from connectors.kafka_io import read_topic
 from connectors.media_upload import call_recording, document_upload
 from connectors.sample_calls import generated_calls
+from connectors.sample_scans import Distortion, make_scan
 from projections.metrics_reader import open_metrics_reader
 from schemas import serde
 from schemas.events import (
@@ -29,7 +30,6 @@ from schemas.events import (
     utcnow,
 )
 from streams import topics
-from tests.synthetic.scans import Distortion, make_scan
 
 from .conftest import wait_for
 
