@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from connectors.sample_calls import SCRIPTS, generate_call
-from connectors.sample_scans import DISTORTIONS, KINDS, make_scan
 
 from connectors.ingest import produce
 from connectors.media_upload import call_recording, document_upload
+from connectors.sample_calls import SCRIPTS, generate_call
+from connectors.sample_scans import DISTORTIONS, KINDS, make_scan
 from projections.metrics_reader import open_metrics_reader
 from streams import topics
 from streams.settings import Settings
