@@ -13,7 +13,7 @@ insert.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,17 +75,28 @@ def metric_row(m: Message) -> dict[str, Any]:
             "latency_ms": 0.0, "text_chars": 0, "entities": {}}
 
 
-class ClickHouseMetricsSink:
-    """Projection `clickhouse` of conversations.redacted and the DLQ."""
+class ClickHouseRowSink:
+    """A ClickHouse projection writing one row per record into `table` (see the module
+    docstring for its invariant); subclasses set `name`, `table` and `row`."""
 
-    name = "clickhouse"
+    name: str
+    table: str
+    row: Callable[[Message], dict[str, Any]]
 
     def __init__(self, store: MetricsStore) -> None:
         self.store = store
         store.ensure_schema()
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
-        return self.store.stored_offsets(TABLE, topic_names)
+        return self.store.stored_offsets(self.table, topic_names)
 
     def write(self, messages: Sequence[Message]) -> None:
-        insert_by_partition(self.store, TABLE, [metric_row(m) for m in messages])
+        insert_by_partition(self.store, self.table, [self.row(m) for m in messages])
+
+
+class ClickHouseMetricsSink(ClickHouseRowSink):
+    """Projection `clickhouse` of conversations.redacted and the DLQ."""
+
+    name = "clickhouse"
+    table = TABLE
+    row = staticmethod(metric_row)

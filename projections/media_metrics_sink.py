@@ -10,14 +10,12 @@ max(offset)+1 read from the table itself. A record that does not decode still ge
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Message
 
-from projections.clickhouse_sink import ch_datetime, insert_by_partition
-from projections.metrics_store import MetricsStore
+from projections.clickhouse_sink import ClickHouseRowSink, ch_datetime
 from schemas import serde
 from schemas.events import CallAnalyzed, DocumentExtracted
 from streams import topics
@@ -60,17 +58,9 @@ def media_row(m: Message) -> dict[str, Any]:
             "kind": "unexpected_event_type"}
 
 
-class MediaMetricsSink:
+class MediaMetricsSink(ClickHouseRowSink):
     """Projection `clickhouse_media` of documents.extracted and calls.analyzed."""
 
     name = "clickhouse_media"
-
-    def __init__(self, store: MetricsStore) -> None:
-        self.store = store
-        store.ensure_schema()
-
-    def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
-        return self.store.stored_offsets(TABLE, topic_names)
-
-    def write(self, messages: Sequence[Message]) -> None:
-        insert_by_partition(self.store, TABLE, [media_row(m) for m in messages])
+    table = TABLE
+    row = staticmethod(media_row)
