@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from connectors.sample_scans import DISTORTIONS, KINDS, SyntheticScan, make_scan
+from connectors.samples.scans import DISTORTIONS, KINDS, SyntheticScan, make_scan
 from processors.ocr import ocr_document
 
 

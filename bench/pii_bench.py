@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from connectors.sample_data import SampleMessage, generate_conversations
+from connectors.samples.conversations import SampleMessage, generate_conversations
 from processors.pii.engine import Finding, PiiAnalyzer, per_text_baseline
 
 #: Finding types that count as detecting a ground-truth type (a ZIP swallowed by an

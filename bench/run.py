@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -40,11 +39,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition  # noqa: E402
 
-from streams.settings import Settings  # noqa: E402
+from runtime import kafka_clients
+from runtime.settings import Settings  # noqa: E402
 
 PASSTHROUGH_FLAG = "--faust-passthrough"
 BATCH = 2000
@@ -69,9 +67,7 @@ def row(name: str, baseline_what: str, baseline: float | None, ours: float | Non
 # --- Kafka helpers -----------------------------------------------------------------------
 
 def _admin(settings: Settings) -> Any:
-    from confluent_kafka.admin import AdminClient
-
-    return AdminClient({"bootstrap.servers": settings.kafka_servers})
+    return kafka_clients.admin(settings)
 
 
 def create_topic(settings: Settings, name: str, partitions: int = 3) -> None:
@@ -117,12 +113,7 @@ def delete_topics(settings: Settings, prefixes: Sequence[str]) -> int:
 
 
 def _consumer(settings: Settings) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": settings.kafka_servers,
-        "group.id": f"auterity-bench-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False,
-        "max.partition.fetch.bytes": settings.max_message_bytes + 65536,
-    })
+    return kafka_clients.consumer(settings, f"auterity-bench-{uuid.uuid4().hex[:8]}")
 
 
 def assign_from(consumer: Consumer, topic: str, from_end: bool) -> None:
@@ -162,10 +153,10 @@ def faust_passthrough_main(config: dict[str, Any]) -> None:
     import faust
     from faust import Worker
 
+    from runtime.settings import Settings
     from schemas import serde
     from schemas.events import ConversationMessageRaw
     from streams.app import new_faust_app
-    from streams.settings import Settings
 
     app = new_faust_app(Settings(home=Path(config["home"]), kafka_bootstrap=config["kafka_servers"],
                                  app_id=config["app_id"],
@@ -215,12 +206,13 @@ def faust_passthrough(settings: Settings, in_topic: str, out_topic: str) -> Iter
 def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[bytes, bytes]],
                     ) -> tuple[float, float]:
     """Raw Producer -> raw Consumer of pre-encoded events; (produce seconds, total seconds)."""
-    from connectors.kafka_io import make_producer, produce_blocking
+    from connectors.kafka_io import produce_blocking
+    from runtime import kafka_clients
 
     n = len(payloads)
     create_topic(settings, topic)
     consumer = _consumer(settings)
-    producer = make_producer(settings)  # a plain confluent Producer, the same config as ours
+    producer = kafka_clients.producer(settings)  # the same config as ours
     producer.produce(f"{settings.topic_prefix}kafka.warm-up", value=b"warm-up")
     producer.flush(30)  # connections and the idempotent producer id, before timing
     t0 = time.perf_counter()
@@ -241,9 +233,8 @@ def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[byt
 def _ours_round(settings: Settings, out_topic: str, lines: Sequence[str]) -> tuple[float, float]:
     """ingest.produce -> (running Faust passthrough) -> Consumer + decode; as above."""
     from connectors.ingest import parse_lines, produce
-    from schemas import serde
+    from schemas import serde, topics
     from schemas.events import ConversationMessageRaw
-    from streams import topics
 
     n = len(lines)
     consumer = _consumer(settings)
@@ -265,10 +256,10 @@ def _ours_round(settings: Settings, out_topic: str, lines: Sequence[str]) -> tup
 
 def bench_kafka(settings: Settings, n: int, rounds: int = 2) -> list[dict[str, Any]]:
     """Best of `rounds` for each side (this 2-core box is noisy); each round on new offsets."""
-    from connectors.ingest import parse_lines, produce, sample_events
-    from schemas import serde
+    from connectors.ingest import parse_lines, produce
+    from connectors.samples.conversations import sample_events
+    from schemas import serde, topics
     from schemas.events import ConversationMessageRaw
-    from streams import topics
 
     events = list(sample_events(n, tenants=5, seed=11))
     payloads = [(e.conversation_id.encode(), serde.encode(e)) for e in events]
@@ -287,7 +278,8 @@ def bench_kafka(settings: Settings, n: int, rounds: int = 2) -> list[dict[str, A
     create_topic(settings, out_topic)
     log("kafka ours: starting the Faust passthrough worker")
     ours: list[tuple[float, float]] = []
-    with faust_passthrough(settings, topics.CONVERSATIONS_RAW.name(settings), out_topic):
+    raw_name = topics.CONVERSATIONS_RAW.name(settings.topic_prefix)
+    with faust_passthrough(settings, raw_name, out_topic):
         warm = _consumer(settings)
         assign_from(warm, out_topic, from_end=True)
         for _ in range(9):  # the worker is ready once it forwards an event
@@ -328,7 +320,7 @@ def bench_pii(n: int) -> list[dict[str, Any]]:
 
 def redacted_events(n: int) -> Iterator[Any]:
     """Redacted conversation events as the PII step emits them (ground-truth pseudonyms)."""
-    from connectors.sample_data import generate_conversations
+    from connectors.samples.conversations import generate_conversations
     from schemas.events import ConversationMessageRedacted, EntityFinding
 
     now = datetime.now(UTC)
@@ -356,13 +348,13 @@ def redacted_events(n: int) -> Iterator[Any]:
 
 def projection_batches(settings: Settings, n: int) -> list[list[Message]]:
     """Produce `n` redacted events to the bench topic; read them back as confluent Messages."""
-    from connectors.kafka_io import make_producer, produce_blocking
-    from schemas import serde
-    from streams import topics
+    from connectors.kafka_io import produce_blocking
+    from runtime import kafka_clients
+    from schemas import serde, topics
 
-    topic = topics.CONVERSATIONS_REDACTED.name(settings)
+    topic = topics.CONVERSATIONS_REDACTED.name(settings.topic_prefix)
     log(f"projections: producing {n:,} redacted events to {topic}")
-    producer = make_producer(settings)
+    producer = kafka_clients.producer(settings)
     for ev in redacted_events(n):
         produce_blocking(producer, topic, ev.conversation_id.encode(), serde.encode(ev))
     if producer.flush(60) > 0:
@@ -504,8 +496,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def main(settings: Settings, quick: bool = False) -> int:
     from compose import stack
-    from streams import topics
-    from streams.topics import ensure_topics
+    from runtime.kafka_clients import ensure_topics
+    from schemas import topics
 
     started = time.perf_counter()
     n_kafka, n_pii, n_proj = (5000, 200, 10_000) if quick else (20_000, 500, 20_000)
@@ -519,7 +511,7 @@ def main(settings: Settings, quick: bool = False) -> int:
     ensure_topics(settings)
     ensure_topics(bench)
     for spec in (topics.CONVERSATIONS_RAW, topics.CONVERSATIONS_REDACTED):
-        wait_for_topic(bench, spec.name(bench), spec.partitions)
+        wait_for_topic(bench, spec.name(bench.topic_prefix), spec.partitions)
     rows: list[dict[str, Any]] = []
     try:
         rows += bench_kafka(bench, n_kafka)

@@ -34,7 +34,7 @@ from processors.voice.transcribe import BATCH_SIZE, TRANSCRIBE_OPTIONS
 
 def bench_audio() -> tuple[bytes, float]:
     """All generated calls joined into one 16 kHz WAV -> (bytes, seconds)."""
-    from connectors.sample_calls import generated_calls, read_wav, session_dir, write_wav
+    from connectors.samples.calls import generated_calls, read_wav, session_dir, write_wav
 
     samples = np.concatenate([read_wav(c.path) for c in generated_calls()])
     path = session_dir() / "bench-all-calls.wav"

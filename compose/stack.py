@@ -14,10 +14,11 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from streams.settings import Settings
+from runtime import kafka_clients
+from runtime.readiness import ServiceHealth, pid_alive, read_pid
+from runtime.settings import Settings
 
 KAFKA_VERSION = "4.1.1"
 LOCAL_DIR = Path(__file__).resolve().parent / "local"
@@ -26,13 +27,6 @@ LIBS_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "a
 
 class StackError(RuntimeError):
     """A service of the local stack could not be installed or started."""
-
-
-@dataclass
-class ServiceHealth:
-    name: str
-    healthy: bool
-    detail: str
 
 
 def kafka_libs_dir() -> Path:
@@ -90,34 +84,8 @@ def _kafka_properties(settings: Settings) -> str:
     ])
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as dead
-        import psutil
-
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except Exception:  # noqa: BLE001 - psutil raced with the exit: treat as dead
-        return False
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        pid = int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if _pid_alive(pid) else None
-
-
 def kafka_health(settings: Settings, timeout: float = 3.0) -> ServiceHealth:
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": settings.kafka_servers, "log_level": 0,
-                         "logger": _quiet_logger()})
+    admin = kafka_clients.admin(settings, quiet=True)
     try:
         md = admin.list_topics(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - reported as unhealthy with the reason
@@ -126,19 +94,11 @@ def kafka_health(settings: Settings, timeout: float = 3.0) -> ServiceHealth:
                                         f"{len(md.topics)} topic(s)")
 
 
-def _quiet_logger():  # librdkafka logs connection refusals loudly while a broker starts
-    import logging
-
-    log = logging.getLogger("auterity.rdkafka")
-    log.setLevel(logging.CRITICAL)
-    return log
-
-
 def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
     if settings.kafka_bootstrap:
         return kafka_health(settings)
     pidfile = settings.kafka_dir / "kafka.pid"
-    if _read_pid(pidfile) is not None:
+    if read_pid(pidfile) is not None:
         health = kafka_health(settings)
         if health.healthy:
             return health
@@ -187,14 +147,14 @@ def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
 def stop_kafka(settings: Settings, timeout: float = 30.0) -> str:
     if settings.kafka_bootstrap:
         return "external Kafka: left alone"
-    pid = _read_pid(settings.kafka_dir / "kafka.pid")
+    pid = read_pid(settings.kafka_dir / "kafka.pid")
     if pid is None:
         return "kafka: not running"
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
         return "kafka: killed after a clean stop timed out"
     return "kafka: stopped"
@@ -245,21 +205,14 @@ def stop_postgres(settings: Settings) -> str:
     return "postgres: stopped"
 
 
-def clickhouse_health(settings: Settings) -> ServiceHealth:
-    from projections.metrics_reader import open_metrics_reader
-
-    try:
-        with open_metrics_reader(settings) as reader:
-            version = reader.query("SELECT version() AS v")[0]["v"]
-            where = reader.describe()
-    except Exception as exc:  # noqa: BLE001 - reported as unhealthy with the reason
-        return ServiceHealth("clickhouse", False, str(exc))
-    return ServiceHealth("clickhouse", True, f"{where}: ClickHouse {version}")
-
-
 def up(settings: Settings) -> list[ServiceHealth]:
+    """Start Kafka and Postgres (the embedded ones unless external URLs are set).
+
+    ClickHouse needs no start here: chDB is a library opened by the projections process, and
+    its health is probed through the projections' reader (cli/stack_health.py).
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
-    return [start_kafka(settings), start_postgres(settings), clickhouse_health(settings)]
+    return [start_kafka(settings), start_postgres(settings)]
 
 
 def down(settings: Settings) -> list[str]:
@@ -267,4 +220,4 @@ def down(settings: Settings) -> list[str]:
 
 
 def status(settings: Settings) -> list[ServiceHealth]:
-    return [kafka_health(settings), postgres_health(settings), clickhouse_health(settings)]
+    return [kafka_health(settings), postgres_health(settings)]

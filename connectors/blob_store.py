@@ -3,7 +3,7 @@
 A blob's reference is `sha256:<64 hex digits>` of its bytes, whatever the backend; an event
 carries that reference with the size and content type. The local backend keeps a blob at
 `<root>/sha256/<ab>/<cd>/<digest>`; an S3-compatible backend implements the same
-`BlobStore` protocol (the contract suite in tests/integration/test_blob_store_contract.py
+`BlobStore` protocol (the contract suite in tests/unit/connectors/test_blob_store_contract.py
 runs against every backend).
 
 Invariants:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from connectors.kafka_io import make_producer, read_topic
-from schemas import serde
+from connectors.kafka_io import read_topic
+from runtime import kafka_clients
+from runtime.settings import Settings
+from schemas import serde, topics
 from schemas.events import DeadLetter, utcnow
-from streams import topics
-from streams.settings import Settings
 
 
 @dataclass
@@ -25,7 +25,7 @@ class StoredDeadLetter:
 def list_dead_letters(settings: Settings, kind: str | None = None,
                       step: str | None = None) -> Iterator[StoredDeadLetter]:
     topics.assert_raw_readers("dlq_cli", topics.DEAD_LETTERS)
-    for msg in read_topic(settings, topics.DEAD_LETTERS.name(settings)):
+    for msg in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
         try:
             dl = serde.decode(msg.value(), DeadLetter)
         except serde.DecodeError as exc:  # shown, not hidden: someone wrote junk to the DLQ
@@ -41,7 +41,7 @@ def list_dead_letters(settings: Settings, kind: str | None = None,
 def replay(settings: Settings, kind: str | None = None, step: str | None = None,
            offsets: Sequence[int] | None = None) -> int:
     """Re-send matching dead letters' payloads to their source topics; return how many."""
-    producer = make_producer(settings)
+    producer = kafka_clients.producer(settings)
     sent = 0
     for stored in list_dead_letters(settings, kind=kind, step=step):
         if offsets and stored.offset not in offsets:

@@ -1,4 +1,4 @@
-"""Ingest: JSON lines (file/stdin) or generated samples -> validated events -> Avro -> topic.
+"""Ingest: JSON lines (file/stdin) or any iterable of events -> validated events -> Avro -> topic.
 
 Invalid lines are reported with their line number and reason and are not sent; the command
 exits non-zero when any line was rejected. Missing `event_id`/`occurred_at` are filled in
@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.kafka_io import make_producer, produce_blocking
-from connectors.sample_data import SampleMessage, generate_conversations
+from connectors.kafka_io import produce_blocking
+from runtime import kafka_clients
+from runtime.settings import Settings
 from schemas import serde
 from schemas.errors import describe
 from schemas.events import ConversationMessageRaw, Event, utcnow
-from streams.settings import Settings
-from streams.topics import TopicSpec
+from schemas.topics import TopicSpec
 
 
 @dataclass
@@ -51,25 +51,12 @@ def parse_line(line: str, model: type[Event]) -> Event:
         raise ValueError(problems) from exc
 
 
-def sample_events(count: int, tenants: int, seed: int = 7) -> Iterator[ConversationMessageRaw]:
-    """Generated dealership conversation messages as raw events (deterministic ids per seed)."""
-    for i, s in enumerate(generate_conversations(count, tenants, seed=seed)):
-        yield sample_to_event(s, f"sample-{seed}-{i}")
-
-
-def sample_to_event(s: SampleMessage, event_key: str) -> ConversationMessageRaw:
-    return ConversationMessageRaw(
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, event_key)), tenant_id=s.tenant_id,
-        occurred_at=utcnow(), conversation_id=s.conversation_id, channel=s.channel,
-        sender_role=s.sender_role, source_system="sample", text=s.text, ingested_at=utcnow())
-
-
 def produce(settings: Settings, spec: TopicSpec, events: Iterable[Event | ValueError],
             rate: float | None = None,
             progress: Callable[[int], None] | None = None) -> IngestReport:
     """Send `events` to `spec`'s topic keyed by its key field; ValueErrors are reported."""
-    producer = make_producer(settings)
-    topic = spec.name(settings)
+    producer = kafka_clients.producer(settings)
+    topic = spec.name(settings.topic_prefix)
     report = IngestReport()
     failures: list[str] = []
 

@@ -1,29 +1,18 @@
-"""confluent-kafka producer/consumer factories and a read-a-topic-to-its-end helper."""
+"""Producing with backpressure, and reading a topic to its end.
+
+Clients come from the one factory, runtime/kafka_clients.py.
+"""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Message, Producer, TopicPartition
 
-from streams.settings import Settings
-
-
-def make_producer(settings: Settings, **overrides: object) -> Producer:
-    """An idempotent producer, acks=all, Java-compatible partitioner (murmur2)."""
-    conf = {
-        "bootstrap.servers": settings.kafka_servers,
-        "acks": "all",
-        "enable.idempotence": True,
-        "linger.ms": 5,
-        "partitioner": "murmur2_random",
-        "message.max.bytes": settings.max_message_bytes + 65536,
-    }
-    conf.update(overrides)
-    return Producer(conf)
+from runtime import kafka_clients
+from runtime.settings import Settings
 
 
 def produce_blocking(producer: Producer, topic: str, key: bytes | None, value: bytes,
@@ -41,12 +30,7 @@ def produce_blocking(producer: Producer, topic: str, key: bytes | None, value: b
 def read_topic(settings: Settings, topic: str, *, from_end: bool = False, follow: bool = False,
                idle_timeout: float = 2.0) -> Iterator[Message]:
     """Yield the records of every partition of `topic`; stop at the end unless `follow`."""
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_servers,
-        "group.id": f"auterity-reader-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False,
-        "max.partition.fetch.bytes": settings.max_message_bytes + 65536,
-    })
+    consumer = kafka_clients.consumer(settings)
     try:
         md = consumer.list_topics(topic, timeout=10)
         if topic not in md.topics or md.topics[topic].error is not None:

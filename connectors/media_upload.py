@@ -27,9 +27,9 @@ from connectors.blob_store import (
     BlobTooLarge,
     open_blob_store,
 )
+from runtime.settings import Settings
+from schemas.dead_letters import ID_NAMESPACE
 from schemas.events import CallRecorded, DocumentUploaded, utcnow
-from streams.dlq import ID_NAMESPACE
-from streams.settings import Settings
 
 # magic bytes -> content type, checked before the file name's extension
 MAGIC: tuple[tuple[bytes, str], ...] = (

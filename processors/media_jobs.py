@@ -17,9 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-# tesseract runs one thread per page: parallelism comes from the pool's processes
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
 #: field name -> the entity type its pseudonym is labelled with
 FIELD_ENTITY = {
     "customer_name": "PERSON", "caller_name": "PERSON", "phone": "PHONE_NUMBER",

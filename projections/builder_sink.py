@@ -49,6 +49,8 @@ from projections.postgres_targets import (
     temp_table,
     update_all_but,
 )
+from schemas import topics
+from schemas.dead_letters import ID_NAMESPACE
 from schemas.events import (
     Event,
     GeneratedInterface,
@@ -56,8 +58,6 @@ from schemas.events import (
     RequirementAnalysis,
     WorkflowRequest,
 )
-from streams import topics
-from streams.dlq import ID_NAMESPACE
 
 BUILDER_TOPICS = (topics.WORKFLOW_REQUESTS, topics.REQUIREMENTS_ANALYZED,
                   topics.WORKFLOWS_GENERATED, topics.INTERFACES_GENERATED)

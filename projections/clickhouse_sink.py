@@ -20,9 +20,8 @@ from typing import Any
 from confluent_kafka import Message
 
 from projections.metrics_store import MetricsStore
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import ConversationMessageRedacted, DeadLetter
-from streams import topics
 
 TABLE = "step_metrics"
 

@@ -16,9 +16,8 @@ from typing import Any
 from confluent_kafka import Message
 
 from projections.clickhouse_sink import ClickHouseRowSink, ch_datetime
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import CallAnalyzed, DocumentExtracted
-from streams import topics
 
 TABLE = "media_metrics"
 MEDIA_TOPICS = (topics.DOCUMENTS_EXTRACTED, topics.CALLS_ANALYZED)

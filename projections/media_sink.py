@@ -25,8 +25,8 @@ from projections.postgres_targets import (
     latest_wins,
     source_of,
 )
+from schemas import topics
 from schemas.events import CallAnalyzed, DocumentExtracted, RestrictedFields
-from streams import topics
 
 DOC_COLUMNS = ("tenant_id", "document_id", "event_id", "source_event_id", "document_kind",
                "redacted_text", "confidence", "pages", "word_count", "fields", "blocks",

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from projections.metrics_store import ChdbStore, MetricsStoreError, ServerStore
-from streams.settings import Settings
+from runtime.readiness import ServiceHealth
+from runtime.settings import Settings
 
 
 class MetricsReader(Protocol):
@@ -73,3 +74,14 @@ def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
             f"port {settings.metrics_port} serves {owner!r}, not chDB at {settings.chdb_dir}: "
             "another stack uses this AUTERITY_METRICS_PORT")
     yield http
+
+
+def clickhouse_health(settings: Settings) -> ServiceHealth:
+    """ClickHouse (server or chDB) answers a query; unhealthy with the reason otherwise."""
+    try:
+        with open_metrics_reader(settings) as reader:
+            version = reader.query("SELECT version() AS v")[0]["v"]
+            where = reader.describe()
+    except Exception as exc:  # noqa: BLE001 - reported as unhealthy with the reason
+        return ServiceHealth("clickhouse", False, str(exc))
+    return ServiceHealth("clickhouse", True, f"{where}: ClickHouse {version}")

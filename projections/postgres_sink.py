@@ -21,11 +21,11 @@ import psycopg
 from confluent_kafka import Message, Producer
 
 from projections.postgres_schema import migrate
-from schemas import serde
+from runtime import kafka_clients
+from runtime.settings import Settings
+from schemas import serde, topics
+from schemas.dead_letters import dead_letter
 from schemas.events import ConversationMessageRedacted
-from streams import topics
-from streams.dlq import dead_letter
-from streams.settings import Settings
 
 MESSAGE_TYPE = {"customer": "user", "agent": "assistant", "bot": "assistant", "system": "system"}
 COLUMNS = ("id", "tenant_id", "user_id", "session_id", "message_type", "channel", "content",
@@ -52,9 +52,8 @@ class DeadLetterOutbox:
     def __init__(self, settings: Settings, step: str, producer: Producer | None = None) -> None:
         self.settings = settings
         self.step = step
-        self.producer = producer or Producer({"bootstrap.servers": settings.kafka_servers,
-                                              "acks": "all", "enable.idempotence": True})
-        self.topic = topics.DEAD_LETTERS.name(settings)
+        self.producer = producer or kafka_clients.producer(settings)
+        self.topic = topics.DEAD_LETTERS.name(settings.topic_prefix)
 
     def add(self, m: Message, kind: str, error: str, tenant_id: str | None = None) -> None:
         dl = dead_letter(error_kind=kind, error=error, step=self.step, topic=m.topic(),

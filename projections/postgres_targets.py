@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 from confluent_kafka import Message, Producer
 
 from projections.postgres_sink import PostgresProjection, Rejected, copy_rows
-from schemas import serde
+from runtime.settings import Settings
+from schemas import serde, topics
 from schemas.events import Event
-from streams import topics
-from streams.settings import Settings
 
 SOURCE = ("source_topic", "source_partition", "source_offset")
 
@@ -93,7 +92,7 @@ class TargetedProjection(PostgresProjection):
 
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
         super().__init__(settings, producer)
-        self.models = {spec.name(settings): spec.model for spec in self.specs}
+        self.models = {spec.name(settings.topic_prefix): spec.model for spec in self.specs}
 
     def topic_names(self) -> list[str]:
         """The topics this projection reads."""

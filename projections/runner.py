@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from streams.settings import Settings
+from runtime import kafka_clients
+from runtime.settings import Settings
 
 log = logging.getLogger("auterity.projections")
 
@@ -44,17 +45,11 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self.rows_written = 0
         self.error: Exception | None = None
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.kafka_servers,
-            "group.id": f"{settings.app_id}-projection-{sink.name}",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "fetch.max.bytes": settings.max_message_bytes * 2,
-            "max.partition.fetch.bytes": settings.max_message_bytes + 65536,
-            "session.timeout.ms": 10_000,
-            "heartbeat.interval.ms": 1_000,
-        })
+        self.consumer = kafka_clients.consumer(
+            settings, f"{settings.app_id}-projection-{sink.name}",
+            **{"enable.auto.offset.store": False, "auto.offset.reset": "earliest",
+               "fetch.max.bytes": settings.max_message_bytes * 2,
+               "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000})
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         stored = self.sink.stored_offsets(self.topics)

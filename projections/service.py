@@ -22,9 +22,9 @@ from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
 from projections.postgres_sink import PostgresConversationSink
 from projections.runner import ProjectionRunner, run_until_signalled
 from projections.usage_sink import ModelUsageSink
-from streams import topics
-from streams.settings import Settings
-from streams.supervisor import mark_ready
+from runtime.readiness import mark_ready
+from runtime.settings import Settings
+from schemas import topics
 
 log = logging.getLogger("auterity.projections")
 
@@ -39,8 +39,8 @@ def open_store(settings: Settings) -> MetricsStore:
 def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRunner]:
     topics.assert_raw_readers("metrics_projection", topics.DEAD_LETTERS)
     topics.assert_raw_readers("restricted_projection", topics.RESTRICTED_FIELDS)
-    redacted = topics.CONVERSATIONS_REDACTED.name(settings)
-    dlq = topics.DEAD_LETTERS.name(settings)
+    redacted = topics.CONVERSATIONS_REDACTED.name(settings.topic_prefix)
+    dlq = topics.DEAD_LETTERS.name(settings.topic_prefix)
     builder = PostgresBuilderSink(settings)
     media, restricted = PostgresMediaSink(settings), PostgresRestrictedSink(settings)
     return [
@@ -48,17 +48,17 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
         ProjectionRunner(settings, ClickHouseMetricsSink(store), [redacted, dlq]),
         ProjectionRunner(settings, builder, builder.topic_names()),
         ProjectionRunner(settings, ModelUsageSink(store, settings),
-                         [topics.MODEL_USAGE.name(settings)]),
+                         [topics.MODEL_USAGE.name(settings.topic_prefix)]),
         ProjectionRunner(settings, media, media.topic_names()),
         ProjectionRunner(settings, restricted, restricted.topic_names()),
         ProjectionRunner(settings, MediaMetricsSink(store),
-                         [spec.name(settings) for spec in MEDIA_TOPICS]),
+                         [spec.name(settings.topic_prefix) for spec in MEDIA_TOPICS]),
     ]
 
 
 def run_projections(settings: Settings) -> None:
     from projections import metrics_http
-    from streams.topics import ensure_topics
+    from runtime.kafka_clients import ensure_topics
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     ensure_topics(settings)

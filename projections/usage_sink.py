@@ -25,9 +25,9 @@ from confluent_kafka import Message, Producer
 from projections.clickhouse_sink import ch_datetime, insert_by_partition
 from projections.metrics_store import MetricsStore
 from projections.postgres_sink import DeadLetterOutbox, Rejected
+from runtime.settings import Settings
 from schemas import serde
 from schemas.events import ModelUsage
-from streams.settings import Settings
 
 TABLE = "ai_model_usage"
 SKIPPED = f"{TABLE}_skipped"

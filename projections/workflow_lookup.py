@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from streams.settings import Settings
+from runtime.settings import Settings
 
 
 def current_workflow(settings: Settings, tenant_id: str, workflow_id: str

@@ -1,10 +1,12 @@
-"""The Faust app: settings -> app with every processor agent wired to its topics."""
+"""The Faust app: settings -> app with every AI step wired to its topics."""
 
 from __future__ import annotations
 
 import faust
 
-from streams.settings import Settings
+from runtime.settings import Settings
+from streams import builder_steps, media_steps, redaction_step
+from streams.builder_steps import WorkflowLookup
 
 
 def new_faust_app(settings: Settings) -> faust.App:
@@ -32,12 +34,10 @@ def new_faust_app(settings: Settings) -> faust.App:
     return app
 
 
-def create_app(settings: Settings) -> faust.App:
-    """Build the Faust app and register its agents (the worker entry runs it)."""
-    from streams import builder_agents, media_agents, redaction_agent
-
+def create_app(settings: Settings, workflow_lookup: WorkflowLookup) -> faust.App:
+    """Build the Faust app and register its steps (the worker entry runs it)."""
     app = new_faust_app(settings)
-    redaction_agent.wire(app, settings)
-    builder_agents.wire(app, settings)
-    media_agents.wire(app, settings)
+    redaction_step.wire(app, settings)
+    builder_steps.wire(app, settings, workflow_lookup)
+    media_steps.wire(app, settings)
     return app

@@ -16,10 +16,10 @@ import asyncio
 import logging
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-from streams.settings import Settings
+from runtime import kafka_clients
+from runtime.settings import Settings
 
 log = logging.getLogger("auterity.progress")
 
@@ -30,16 +30,8 @@ def progress_topic(settings: Settings) -> str:
 
 def ensure_progress_topic(settings: Settings) -> str:
     name = progress_topic(settings)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
-    if name not in admin.list_topics(timeout=30).topics:
-        fut = admin.create_topics([NewTopic(name, 1, 1, config={
-            "cleanup.policy": "compact", "segment.ms": "600000",
-            "min.cleanable.dirty.ratio": "0.1"})])[name]
-        try:
-            fut.result()
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
+    kafka_clients.ensure_topic(settings, name, 1, {
+        "cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"})
     return name
 
 
@@ -50,9 +42,7 @@ def progress_key(topic: str, partition: int) -> bytes:
 def read_positions(settings: Settings) -> dict[tuple[str, int], int]:
     """The last stored next-offset per (raw topic, partition)."""
     name = progress_topic(settings)
-    consumer = Consumer({"bootstrap.servers": settings.kafka_servers,
-                         "group.id": f"{settings.app_id}-progress-reader",
-                         "enable.auto.commit": False})
+    consumer = kafka_clients.consumer(settings, f"{settings.app_id}-progress-reader")
     try:
         tp = TopicPartition(name, 0)
         _, high = consumer.get_watermark_offsets(tp, timeout=10)
@@ -74,8 +64,7 @@ def read_positions(settings: Settings) -> dict[tuple[str, int], int]:
 
 
 def low_watermarks(settings: Settings, topic: str) -> dict[tuple[str, int], int]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_servers,
-                         "group.id": f"{settings.app_id}-progress-reader"})
+    consumer = kafka_clients.consumer(settings, f"{settings.app_id}-progress-reader")
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p),

@@ -1,8 +1,13 @@
-"""One AI step on the stream: the batch loop every per-record step agent shares.
+"""One AI step on the stream: the ONE batch loop every step (redaction included) runs in.
 
-    take a batch -> admit it gap-free (StepProgress) -> run the handler per record
+    take a batch -> admit it gap-free (StepProgress) -> run the batch handler
     -> send outputs (or a dead letter per failed record) -> await the broker's acks
     (and the model-usage events' acks) -> store the position
+
+A step hands in either a per-record `handler` (run for each record, up to `concurrency` at
+once) or a `batch_handler` that takes the whole batch and returns one outcome per record.
+If a batch handler fails as a whole, the loop runs it again on each record alone, so only
+the records that fail by themselves become dead letters (the whole-batch fallback).
 
 Invariants:
 - a record's outcome is its outputs OR one dead letter naming the reason (StepInputError /
@@ -11,7 +16,9 @@ Invariants:
   handlers finish in;
 - the position is stored only after every output and dead letter of the batch is acked;
   if publishing fails the process exits uncommitted (Faust acks a take_events batch even
-  when the body raises, so the body must never raise), and the batch is redelivered.
+  when the body raises, so the body must never raise), and the batch is redelivered;
+- a step reading a raw-PII topic never logs an error's text (it may quote the input): the
+  dead letter, in the raw layer, carries it.
 """
 
 from __future__ import annotations
@@ -25,11 +32,10 @@ from typing import Any
 import faust
 
 from processors.errors import StepInputError
-from schemas import serde
-from streams import topics
-from streams.dlq import dead_letter
+from runtime.settings import Settings
+from schemas import serde, topics
+from schemas.dead_letters import dead_letter
 from streams.progress import StepProgress
-from streams.settings import Settings
 
 log = logging.getLogger("auterity.steps")
 
@@ -53,19 +59,29 @@ def error_kind(exc: BaseException) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step: str,
-               handler: Handler, *, batch: int, concurrency: int = 1,
-               after_batch: Callable[[], Awaitable[None]] | None = None) -> Any:
-    """Register a Faust agent running `handler` on each record of `spec`'s topic.
+Outcome = list[Send] | BaseException
+BatchHandler = Callable[[list[Any]], Awaitable[list[Outcome]]]
 
-    `concurrency` > 1 runs that many handlers of a batch at once (e.g. one per process-pool
-    worker); `after_batch` runs before the position is stored (e.g. flushing usage events).
+
+def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step: str,
+               handler: Handler | None = None, *, batch_handler: BatchHandler | None = None,
+               batch: int, concurrency: int = 1,
+               after_batch: Callable[[], Awaitable[None]] | None = None) -> Any:
+    """Register a Faust agent running `handler` (per record) or `batch_handler` on `spec`.
+
+    `concurrency` > 1 runs that many per-record handlers of a batch at once (e.g. one per
+    process-pool worker); `after_batch` runs before the position is stored (e.g. flushing
+    usage events).
     """
-    source = app.topic(spec.name(settings), key_type=bytes, value_type=bytes,
+    if (handler is None) == (batch_handler is None):
+        raise ValueError("step_agent needs exactly one of handler and batch_handler")
+    source = app.topic(spec.name(settings.topic_prefix), key_type=bytes, value_type=bytes,
                        partitions=spec.partitions)
-    dlq = app.topic(topics.DEAD_LETTERS.name(settings), key_type=bytes, value_type=bytes)
-    progress = StepProgress(app, settings, spec.name(settings))
+    dlq = app.topic(topics.DEAD_LETTERS.name(settings.topic_prefix), key_type=bytes,
+                    value_type=bytes)
+    progress = StepProgress(app, settings, spec.name(settings.topic_prefix))
     gate = asyncio.Semaphore(concurrency)
+    quote_errors = not spec.raw_pii
 
     async def dead(ev: Any, exc: BaseException, kind: str) -> Any:
         m = ev.message
@@ -73,18 +89,52 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
                          partition=m.partition, offset=m.offset, key=m.key, payload=m.value,
                          max_payload=settings.max_message_bytes, tenant_id=_tenant(m.value))
         log.warning("dead letter: %s at %s[%d]@%d: %s", kind, m.topic, m.partition, m.offset,
-                    str(exc)[:200])
+                    str(exc)[:200] if quote_errors else "see the dead-letter topic")
         return await dlq.send(key=m.topic.encode(), value=serde.encode(dl))
 
-    async def run_one(ev: Any) -> list[Send] | BaseException:
+    def unexpected(ev: Any, exc: BaseException) -> None:
+        m = ev.message
+        if quote_errors:
+            log.error("%s failed on %s[%d]@%d", step, m.topic, m.partition, m.offset,
+                      exc_info=exc)
+        else:
+            log.error("%s failed on %s[%d]@%d: %s", step, m.topic, m.partition, m.offset,
+                      type(exc).__name__)
+
+    async def run_one(ev: Any) -> Outcome:
+        assert handler is not None
         async with gate:
             try:
                 return await handler(ev)
             except Exception as exc:  # noqa: BLE001 - becomes a dead letter, stream goes on
                 if error_kind(exc) is None:
-                    log.exception("%s failed on %s[%d]@%d", step, ev.message.topic,
-                                  ev.message.partition, ev.message.offset)
+                    unexpected(ev, exc)
                 return exc
+
+    async def per_record(events: list[Any]) -> list[Outcome]:
+        return list(await asyncio.gather(*(run_one(ev) for ev in events)))
+
+    async def whole_batch(events: list[Any]) -> list[Outcome]:
+        assert batch_handler is not None
+        try:
+            outcomes = await batch_handler(events)
+            if len(outcomes) != len(events):
+                raise RuntimeError(f"{step}: {len(outcomes)} outcomes for {len(events)} records")
+            return outcomes
+        except Exception as exc:  # noqa: BLE001 - isolate the failing record(s) below
+            log.error("%s: a batch of %d failed (%s); retrying record by record", step,
+                      len(events), type(exc).__name__)
+        outcomes = []
+        for ev in events:
+            try:
+                outcomes.extend((await batch_handler([ev]))[:1])
+            except Exception as exc:  # noqa: BLE001 - the record becomes a dead letter
+                if error_kind(exc) is None:
+                    unexpected(ev, exc)
+                outcomes.append(exc)
+        return outcomes
+
+    run_batch = per_record if handler is not None else whole_batch
 
     async def agent(stream: faust.StreamT) -> None:
         async for taken in stream.take_events(batch, 0.05):
@@ -92,7 +142,7 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
             if not events:
                 continue
             try:
-                outcomes = await asyncio.gather(*(run_one(ev) for ev in events))
+                outcomes = await run_batch(events)
                 futures = []
                 for ev, outcome in zip(events, outcomes, strict=True):
                     if isinstance(outcome, BaseException):

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from streams.settings import Settings
-from streams.topics import ensure_topics
+from faust import Worker
+
+from runtime.kafka_clients import ensure_topics
+from runtime.settings import Settings
+from streams.app import create_app
+from streams.builder_steps import WorkflowLookup
 
 
-def run_worker(settings: Settings, loglevel: str = "info") -> None:
-    """Create the topics if needed, then run every Faust agent in this process."""
-    from faust import Worker
+def run_worker(settings: Settings, workflow_lookup: WorkflowLookup,
+               loglevel: str = "info") -> None:
+    """Create the topics if needed, then run every Faust step in this process.
 
-    from streams.app import create_app
-
+    `workflow_lookup` is handed to the builder steps (revisions of stored workflows).
+    """
     ensure_topics(settings)
-    app = create_app(settings)
+    app = create_app(settings, workflow_lookup)
     logging.getLogger("auterity").setLevel(loglevel.upper())
     worker = Worker(app, loglevel=loglevel, quiet=True, override_logging=True)
     worker.execute_from_commandline()

@@ -3,6 +3,4 @@ project itself starts (compose.stack); a service that cannot start FAILS the run
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+import processors  # noqa: F401 - sets the offline environment defaults first

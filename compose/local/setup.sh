@@ -27,7 +27,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.auterity-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import streams.cli" 2>/dev/null; then
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import cli.main" 2>/dev/null; then
   echo "setup: installing the project into .venv (first run takes a few minutes)" >&2
   .venv/bin/pip install -q --upgrade pip
   # llama-cpp-python has no binary wheel for this platform on PyPI: build it once (about

@@ -1,8 +1,9 @@
 """Model-usage events: one `ModelUsage` per model call attempt, cache hits included.
 
-Sinks receive each event as it happens. `KafkaUsageSink` publishes to the `model.usage`
-topic (projected into ClickHouse `ai_model_usage`); `CollectingSink` keeps them in memory
-for a caller that reports them itself (the CLI prints them with `--json`).
+Sinks receive each event as it happens. A processor is handed its sink and knows no Kafka:
+streams/usage_sink.py's `KafkaUsageSink` publishes to the `model.usage` topic (projected into
+ClickHouse `ai_model_usage`); `CollectingSink` keeps them in memory for a caller that reports
+them itself (the CLI prints them with `--json`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import threading
 import uuid
 from typing import Protocol
 
-from schemas import serde
 from schemas.events import ModelUsage, utcnow
-from streams.settings import Settings
 
 
 class UsageSink(Protocol):
@@ -39,35 +38,6 @@ class CollectingSink:
     def __call__(self, event: ModelUsage) -> None:
         with self._lock:
             self.events.append(event)
-
-
-class KafkaUsageSink:
-    """Publishes usage events (keyed by tenant) with an idempotent acks=all producer."""
-
-    def __init__(self, settings: Settings) -> None:
-        from connectors.kafka_io import make_producer
-        from streams import topics
-
-        self.producer = make_producer(settings)
-        self.topic = topics.MODEL_USAGE.name(settings)
-
-    def __call__(self, event: ModelUsage) -> None:
-        self.producer.produce(self.topic, key=event.tenant_id.encode(),
-                              value=serde.encode(event))
-        self.producer.poll(0)
-
-    def flush(self, timeout: float = 30.0) -> int:
-        """Wait for the broker's acks; the number of events still unacknowledged."""
-        return self.producer.flush(timeout)
-
-    async def flush_or_raise(self, timeout: float = 30.0) -> None:
-        """`flush` off the event loop; RuntimeError if any event stays unacknowledged (a step
-        must then not store its position)."""
-        import asyncio
-
-        left = await asyncio.to_thread(self.flush, timeout)
-        if left:
-            raise RuntimeError(f"{left} model-usage events not acknowledged")
 
 
 class FanoutSink:

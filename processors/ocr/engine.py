@@ -1,9 +1,9 @@
 """Tesseract through pytesseract: one `image_to_data` call per page -> words and blocks
 (plus `read_line`, a whitelisted single-line read used to re-read doubtful VINs).
 
-OMP_THREAD_LIMIT=1 is set (unless already set) at import, before any tesseract process is
-spawned, so every child inherits it: multi-threaded tesseract is ~5x slower per page on
-these machines; throughput comes from running pages in several processes instead.
+OMP_THREAD_LIMIT=1 is set (unless already set) by importing `processors`, before any
+tesseract process is spawned, so every child inherits it: multi-threaded tesseract is ~5x
+slower per page on these machines; throughput comes from running pages in several processes instead.
 
 The page is handed to tesseract as an uncompressed TIFF we write ourselves (~5 ms):
 pytesseract would otherwise PNG-encode it (~180 ms for a 300-dpi page), and leptonica reads
@@ -12,18 +12,14 @@ PGM/BMP ~25% slower than TIFF (measured: 0.54 s vs 0.41 s for the same page).
 
 from __future__ import annotations
 
-import os
+import tempfile
+from dataclasses import dataclass
+from statistics import fmean
 
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+import pytesseract
+from PIL import Image
 
-import tempfile  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from statistics import fmean  # noqa: E402
-
-import pytesseract  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from processors.ocr.models import OcrBlock, OcrWord  # noqa: E402
+from processors.ocr.models import OcrBlock, OcrWord
 
 PAGE_TIMEOUT_S = 180
 LANG = "eng"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from processors.pii.vin import VIN_ALPHABET, VIN_LENGTH, vin_check_digit_ok
+from schemas.vin import VIN_ALPHABET, VIN_LENGTH, vin_check_digit_ok
 
 ALWAYS: dict[str, str] = {"I": "1", "O": "0", "Q": "0"}
 #: Look-alike pairs OCR confuses, tried one substitution at a time. Deliberately short:

@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from processors.ocr.engine import read_line
 from processors.ocr.models import OcrWord
 from processors.ocr.vin_repair import ALWAYS, repair_vin
-from processors.pii.vin import VIN_ALPHABET, VIN_LENGTH, vin_check_digit_ok
+from schemas.vin import VIN_ALPHABET, VIN_LENGTH, vin_check_digit_ok
 
 VIN_WHITELIST = "".join(sorted(VIN_ALPHABET))
 MAX_REREADS_PER_PAGE = 3

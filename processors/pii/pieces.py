@@ -2,9 +2,9 @@
 
 Invariant: every piece is redacted with ONE pseudonym book per subject (document or call),
 so "Sarah Jones" on page 1 and in segment 7 is the same `<PERSON_1>`; the returned texts are
-the only form in which the pieces may leave the step. The analyzer is loaded once per process
-(the media steps call this inside their process-pool workers, so raw text never crosses a
-process boundary).
+the only form in which the pieces may leave the step. It is `redact_messages` with one subject;
+the media steps call it inside their process-pool workers, so raw text never crosses a
+process boundary.
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from processors.pii.engine import Finding, PiiAnalyzer
+from processors.errors import StepInputError
+from processors.pii.engine import Finding
 from processors.pii.pseudonyms import PseudonymBook
-from processors.pii.redact import redact
-
-_ANALYZER: PiiAnalyzer | None = None
-
-
-def analyzer() -> PiiAnalyzer:
-    """This process's PiiAnalyzer (spaCy + presidio load once, ~2 s)."""
-    global _ANALYZER
-    if _ANALYZER is None:
-        _ANALYZER = PiiAnalyzer()
-    return _ANALYZER
+from processors.pii.redaction import process_analyzer, redact_messages
 
 
 @dataclass
@@ -40,16 +31,25 @@ class RedactedPieces:
 def redact_pieces(pieces: Sequence[str], key: bytes) -> RedactedPieces:
     """Redact `pieces` in order with one pseudonym book; empty pieces stay empty."""
     book = PseudonymBook(key)
-    found = analyzer().analyze([p if p.strip() else " " for p in pieces])
+    results = redact_messages(pieces, ["subject"] * len(pieces), {"subject": book}, key)
     texts: list[str] = []
+    found: list[list[Finding]] = []
     values: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
-    for piece, fs in zip(pieces, found, strict=True):
-        texts.append(redact(piece, fs, book) if piece.strip() else piece)
-        for f in sorted(fs, key=lambda f: f.start):
+    for piece, r in zip(pieces, results, strict=True):
+        if isinstance(r, StepInputError):  # an empty piece stays as it is
+            texts.append(piece)
+            found.append([])
+            continue
+        texts.append(r.text)
+        found.append(r.findings)
+        for f in sorted(r.findings, key=lambda f: f.start):
             raw = piece[f.start:f.end]
             values.setdefault(f.entity_type, [])
             if raw not in values[f.entity_type]:
                 values[f.entity_type].append(raw)
             labels[raw] = book.label(f.entity_type, raw)
     return RedactedPieces(texts, found, values, labels, book)
+
+
+analyzer = process_analyzer  # the media workers' warm-up loads the same per-process analyzer

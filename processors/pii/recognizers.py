@@ -16,7 +16,7 @@ import re
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from processors.pii.vin import vin_check_digit_ok
+from schemas.vin import vin_check_digit_ok
 
 
 class _ClassPatterns(PatternRecognizer):

@@ -19,12 +19,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from processors.analysis.analyzer import Analysis
+from processors.workflows.matching import TemplateMatcher
 from processors.workflows.templates import Template, load_templates
 from processors.workflows.validator import parse_duration, validate_workflow
 
 OPERATION = "customize_workflow"
 MAX_TEXT_SLOT = 600
-_matcher: Any = None
+_matcher: TemplateMatcher | None = None
 
 
 class GenerationResult(BaseModel):
@@ -39,12 +40,10 @@ class GenerationResult(BaseModel):
     alternatives: list[dict[str, Any]] = Field(default_factory=list)
 
 
-def default_matcher() -> Any:
+def default_matcher() -> TemplateMatcher:
     """The process-wide TemplateMatcher over the packaged library (embeds it once)."""
     global _matcher
     if _matcher is None:
-        from processors.embeddings import TemplateMatcher
-
         _matcher = TemplateMatcher(load_templates())
     return _matcher
 

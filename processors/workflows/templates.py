@@ -2,7 +2,7 @@
 
 A template (processors/workflows/template_library.yaml) is a DSL workflow with `<<slot>>`
 placeholders plus what the matcher needs (title, description, example requests). Invariants,
-checked by `load_templates` and enforced by tests/unit/test_templates.py:
+checked by `load_templates` and enforced by tests/unit/processors/workflows/test_templates.py:
 
 - template ids are unique snake_case;
 - every `<<name>>` placeholder in a workflow names one of the template's slots, and every slot

@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from compose import processes as supervisor
 from compose import stack
-from streams import supervisor
-from streams.settings import Settings
-from streams.topics import ensure_topics
+from runtime.kafka_clients import ensure_topics
+from runtime.settings import Settings
 
 SESSION = uuid.uuid4().hex[:8]
 

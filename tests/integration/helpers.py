@@ -7,11 +7,10 @@ import uuid
 
 import psycopg
 
-from connectors.ingest import sample_to_event
-from connectors.sample_data import SampleMessage, generate_conversations
+from connectors.samples.conversations import SampleMessage, generate_conversations, sample_to_event
 from projections.metrics_reader import open_metrics_reader
+from runtime.settings import Settings
 from schemas.events import ConversationMessageRaw
-from streams.settings import Settings
 
 
 def tenant_samples(prefix: str, count: int, tenants: int = 3,

@@ -11,9 +11,8 @@ from confluent_kafka import Producer
 from connectors.kafka_io import read_topic
 from processors.workflows.validator import validate_workflow
 from projections.metrics_reader import open_metrics_reader
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import DeadLetter, WorkflowRequest, utcnow
-from streams import topics
 
 from .conftest import wait_for
 
@@ -21,7 +20,7 @@ from .conftest import wait_for
 def _send(settings, req: WorkflowRequest | bytes, key: str) -> None:
     p = Producer({"bootstrap.servers": settings.kafka_servers})
     value = req if isinstance(req, bytes) else serde.encode(req)
-    p.produce(topics.WORKFLOW_REQUESTS.name(settings), key=key.encode(), value=value)
+    p.produce(topics.WORKFLOW_REQUESTS.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
 
 
@@ -37,7 +36,7 @@ def _workflow(pg, tenant: str):
 
 def _dead_letters(settings, step: str, tenant: str) -> list[DeadLetter]:
     out = []
-    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings)):
+    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
         dl = serde.decode(m.value(), DeadLetter)
         if dl.step == step and dl.tenant_id == tenant:
             out.append(dl)
@@ -110,7 +109,7 @@ def test_rejections_go_to_the_dead_letter_topic(pipeline, pg):
                     "the unknown-workflow debug request in the DLQ")
     assert dead[0].error_kind == "build_rejected" and "workflow" in dead[0].error
     undecodable = wait_for(lambda: [
-        dl for m in read_topic(settings, topics.DEAD_LETTERS.name(settings))
+        dl for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix))
         if (dl := serde.decode(m.value(), DeadLetter)).step == "requirement_analysis"
         and dl.error_kind != "build_rejected" and dl.source_key == conv.encode()], 120,
         "the undecodable request in the DLQ")

@@ -13,10 +13,11 @@ import psycopg
 from confluent_kafka import Producer
 
 from connectors.dead_letters import list_dead_letters
-from connectors.kafka_io import make_producer
 from projections.metrics_reader import open_metrics_reader
 from projections.metrics_store import stored_offsets
-from schemas import serde
+from runtime import kafka_clients
+from runtime.settings import Settings
+from schemas import serde, topics
 from schemas.events import (
     Event,
     GeneratedInterface,
@@ -26,8 +27,6 @@ from schemas.events import (
     WorkflowRequest,
     utcnow,
 )
-from streams import topics
-from streams.settings import Settings
 from tests.integration.conftest import wait_for
 
 Record = tuple[str, bytes, bytes]  # topic, key, value
@@ -36,7 +35,7 @@ Position = tuple[str, int, int]  # topic, partition, offset
 
 def _send(settings: Settings, records: list[Record]) -> list[Position]:
     """Produce `records` in order; return where each landed."""
-    producer: Producer = make_producer(settings)
+    producer: Producer = kafka_clients.producer(settings)
     landed: dict[int, Position] = {}
     errors: list[str] = []
 
@@ -55,7 +54,7 @@ def _send(settings: Settings, records: list[Record]) -> list[Position]:
 
 
 def _rec(settings: Settings, spec: topics.TopicSpec, ev: Event) -> Record:
-    return spec.name(settings), str(getattr(ev, spec.key)).encode(), serde.encode(ev)
+    return spec.name(settings.topic_prefix), str(getattr(ev, spec.key)).encode(), serde.encode(ev)
 
 
 def _pg_position(settings: Settings) -> dict[tuple[str, int], int]:
@@ -66,7 +65,7 @@ def _pg_position(settings: Settings) -> dict[tuple[str, int], int]:
 
 
 def _ch_position(settings: Settings) -> dict[tuple[str, int], int]:
-    topic = [topics.MODEL_USAGE.name(settings)]
+    topic = [topics.MODEL_USAGE.name(settings.topic_prefix)]
     with open_metrics_reader(settings) as r:
         pos = stored_offsets(r, "ai_model_usage", topic)
         for tp, o in stored_offsets(r, "ai_model_usage_skipped", topic).items():
@@ -79,7 +78,7 @@ def _past(position: dict[tuple[str, int], int], landed: list[Position]) -> bool:
 
 
 def _wait_projected(settings: Settings, landed: list[Position], what: str) -> None:
-    usage = topics.MODEL_USAGE.name(settings)
+    usage = topics.MODEL_USAGE.name(settings.topic_prefix)
     pg = [x for x in landed if x[0] != usage]
     ch = [x for x in landed if x[0] == usage]
     if pg:
@@ -282,9 +281,9 @@ def test_builder_and_usage_projections(pipeline, pg):
     # bad records are dead-lettered; the records after them are still projected
     c1 = _workflow(tenant, wf_c, 1)
     one_more = _usage(tenant, input_tokens=1, output_tokens=1)
-    bad = [(WF.name(s), wf_c.encode(), b"\x89PNG definitely not avro"),
+    bad = [(WF.name(s.topic_prefix), wf_c.encode(), b"\x89PNG definitely not avro"),
            _rec(s, WF, _workflow(tenant, wf_c, 1, valid=False, errors=["step s0: no channel"])),
-           (USAGE.name(s), tenant.encode(), b"not avro either")]
+           (USAGE.name(s.topic_prefix), tenant.encode(), b"not avro either")]
     landed = _send(s, [*bad, _rec(s, WF, c1), _rec(s, USAGE, one_more)])
     _wait_projected(s, landed, "the bad records and the good ones after them")
     assert _workflow_rows(pg, tenant, [wf_c])[wf_c][:3] == (1, "Reminder v1", c1.event_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import uuid
 
+from compose import processes as supervisor
 from connectors.ingest import produce
-from streams import supervisor, topics
+from schemas import topics
 from tests.integration.conftest import restart, wait_for
 from tests.integration.helpers import ch_counts, pg_counts, tenant_samples
 

@@ -8,9 +8,8 @@ from confluent_kafka import Producer
 
 from connectors.dead_letters import list_dead_letters, replay
 from connectors.ingest import produce
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, ModelUsage, utcnow
-from streams import topics
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import pg_counts, tenant_samples
 
@@ -55,7 +54,7 @@ def test_bad_inputs_are_dead_lettered_and_the_stream_goes_on(pipeline):
                        "empty": "empty", "invalid_utf8": "UTF-8", "nul_char": "NUL"}
     producer = Producer({"bootstrap.servers": pipeline.kafka_servers,
                          "message.max.bytes": pipeline.max_message_bytes + 65536})
-    raw_topic = topics.CONVERSATIONS_RAW.name(pipeline)
+    raw_topic = topics.CONVERSATIONS_RAW.name(pipeline.topic_prefix)
     offsets: dict[str, tuple[int, int]] = {}
 
     def remember(name):

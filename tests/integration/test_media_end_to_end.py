@@ -18,10 +18,10 @@ from confluent_kafka import Producer
 
 from connectors.kafka_io import read_topic
 from connectors.media_upload import call_recording, document_upload
-from connectors.sample_calls import generated_calls
-from connectors.sample_scans import Distortion, make_scan
+from connectors.samples.calls import generated_calls
+from connectors.samples.scans import Distortion, make_scan
 from projections.metrics_reader import open_metrics_reader
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import (
     CallAnalyzed,
     DeadLetter,
@@ -29,7 +29,6 @@ from schemas.events import (
     DocumentUploaded,
     utcnow,
 )
-from streams import topics
 
 from .conftest import wait_for
 
@@ -37,13 +36,13 @@ from .conftest import wait_for
 def _send(settings, spec: topics.TopicSpec, key: str, value: bytes) -> None:
     p = Producer({"bootstrap.servers": settings.kafka_servers,
                   "message.max.bytes": settings.max_message_bytes + 65536})
-    p.produce(spec.name(settings), key=key.encode(), value=value)
+    p.produce(spec.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
 
 
 def _dead_letters(settings, tenant: str) -> dict[str, DeadLetter]:
     out = {}
-    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings)):
+    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
         dl = serde.decode(m.value(), DeadLetter)
         if dl.tenant_id == tenant:
             subject = serde.decode_any(dl.payload) if dl.payload else None
@@ -53,7 +52,7 @@ def _dead_letters(settings, tenant: str) -> dict[str, DeadLetter]:
 
 
 def _events(settings, spec: topics.TopicSpec, model, tenant: str) -> list:
-    return [ev for m in read_topic(settings, spec.name(settings))
+    return [ev for m in read_topic(settings, spec.name(settings.topic_prefix))
             if (ev := serde.decode(m.value(), model)).tenant_id == tenant]
 
 

@@ -9,9 +9,8 @@ import uuid
 from connectors.ingest import produce
 from connectors.kafka_io import read_topic
 from projections.metrics_reader import open_metrics_reader
-from schemas import serde
+from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, utcnow
-from streams import topics
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import ch_counts, pg_counts, tenant_samples
 
@@ -56,7 +55,8 @@ def test_events_are_redacted_and_projected_exactly_once(pipeline, pg):
     assert len(_leaks(contents, persons)) <= 0.1 * len(persons)
 
     redacted = [serde.decode(m.value(), ConversationMessageRedacted)
-                for m in read_topic(pipeline, topics.CONVERSATIONS_REDACTED.name(pipeline))]
+                for m in read_topic(
+                    pipeline, topics.CONVERSATIONS_REDACTED.name(pipeline.topic_prefix))]
     mine = "\n".join(r.redacted_text for r in redacted if r.tenant_id.startswith(prefix))
     assert _leaks(mine, structured) == []
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.sample_calls import GeneratedCall, generated_calls
+from connectors.samples.calls import GeneratedCall, generated_calls
 from processors.voice.models import Transcript
 
 _TRANSCRIPTS: dict[str, list[tuple[GeneratedCall, Transcript]]] = {}
