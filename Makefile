@@ -1,4 +1,6 @@
 # The two commands of the README. Both set up what they need first (idempotent, cached).
+# `make test`: ruff, the import-direction contracts (import-linter), the type checker (mypy),
+# then every test (unit + integration against the real Kafka, Postgres and chDB it starts).
 .PHONY: setup demo test bench lint
 
 setup:
@@ -9,6 +11,8 @@ demo: setup
 
 test: setup
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests
 
 bench: setup

@@ -18,8 +18,21 @@ import statistics
 import time
 from typing import Any
 
+import litellm
+
+from bench.table import print_table, row
+from processors.analysis.analyzer import (
+    EXAMPLE_ANSWER,
+    EXAMPLE_USER,
+    MODEL_SCHEMA,
+    SYSTEM_PROMPT,
+    analyze,
+    rules_analysis,
+)
+from processors.llm import local_provider
 from processors.llm.config import RouterConfig, load_config
 from processors.llm.gateway import LlmGateway
+from processors.llm.model_files import local_model_path
 from processors.llm.usage import CollectingSink
 
 SCHEMA = {"type": "object", "properties": {"intent": {"type": "string"}},
@@ -41,10 +54,6 @@ def _mock_config() -> RouterConfig:
 
 
 def router_rows(n: int = 300) -> list[dict[str, Any]]:
-    import litellm
-
-    from bench.run import row
-
     gw = LlmGateway(_mock_config(), CollectingSink())
     model = gw.available[0].litellm_model
     direct, routed = [], []
@@ -80,19 +89,9 @@ def router_rows(n: int = 300) -> list[dict[str, Any]]:
 
 
 def local_model_rows(n: int = 4) -> list[dict[str, Any]]:
+    # Lazy: llama-cpp-python loads its native library (and processors.llm.local_provider
+    # imports it only when the local model is first used); only these rows need it bare.
     from llama_cpp import Llama
-
-    from bench.run import row
-    from processors.analysis.analyzer import (
-        EXAMPLE_ANSWER,
-        EXAMPLE_USER,
-        MODEL_SCHEMA,
-        SYSTEM_PROMPT,
-        analyze,
-        rules_analysis,
-    )
-    from processors.llm import local_provider
-    from processors.llm.model_files import local_model_path
 
     texts = [f"Text customers {k} days before their service appointment and email a coupon "
              f"if they don't confirm" for k in range(2, 2 + n)]
@@ -107,10 +106,10 @@ def local_model_rows(n: int = 4) -> list[dict[str, Any]]:
     for m in msgs:
         t = time.perf_counter()
         out = bare.create_chat_completion(
-            messages=m, max_tokens=320, temperature=0.0, seed=0,
+            messages=m, max_tokens=320, temperature=0.0, seed=0,  # type: ignore[arg-type]
             response_format={"type": "json_object", "schema": MODEL_SCHEMA})
         secs += time.perf_counter() - t
-        tokens += out["usage"]["completion_tokens"]
+        tokens += out["usage"]["completion_tokens"]  # type: ignore[index] # not streamed
     bare.close()
     bare_tps = tokens / secs
     sink = CollectingSink()
@@ -135,6 +134,4 @@ def local_model_rows(n: int = 4) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from bench.run import print_table
-
     print_table(router_rows() + local_model_rows())

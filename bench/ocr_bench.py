@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.table import print_table, row
 from connectors.samples.scans import DISTORTIONS, KINDS, SyntheticScan, make_scan
 from processors.ocr import ocr_document
 
@@ -82,8 +83,6 @@ def pool_rate(pages: list[SyntheticScan], workers: int) -> float:
 
 
 def ocr_rows(n_pages: int = 12) -> list[dict[str, Any]]:
-    from bench.run import row
-
     pages = bench_pages(n_pages)
     cli, ours = single_process(pages)
     skewed = [i for i, p in enumerate(pages) if p.distortion.rotate]
@@ -109,6 +108,4 @@ def ocr_rows(n_pages: int = 12) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from bench.run import print_table
-
     print_table(ocr_rows(int(sys.argv[1]) if len(sys.argv) > 1 else 12))

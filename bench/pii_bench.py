@@ -3,7 +3,8 @@
     python -m bench.pii_bench [n_texts]
 
 Both run on the same texts from `generate_conversations`; rows report throughput (texts/s)
-and recall per entity type against the generator's ground truth.
+and recall per entity type against the generator's ground truth. `pii_rows` gives them as
+rows of the `auterity bench` table.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from bench.table import log, row
 from connectors.samples.conversations import SampleMessage, generate_conversations
 from processors.pii.engine import Finding, PiiAnalyzer, per_text_baseline
 
@@ -100,6 +103,14 @@ def run(n_texts: int = 500) -> list[dict]:
         }
     )
     return rows
+
+
+def pii_rows(n: int) -> list[dict[str, Any]]:
+    """`run(n)` as rows of the bench table."""
+    log(f"pii: presidio per text vs batched PiiAnalyzer on {n} texts")
+    what = "presidio AnalyzerEngine, one text at a time"
+    return [row(f"PII {r['name']}", what, r["baseline"], r["ours"], r["unit"], r["ratio"])
+            for r in run(n)]
 
 
 def extra_findings(messages: Sequence[SampleMessage], findings: Sequence[Sequence[Finding]]) -> int:

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from faster_whisper import BatchedInferencePipeline
 
+from bench.table import row
+from connectors.samples.calls import generated_calls, read_wav, session_dir, write_wav
 from processors.voice.call import transcribe_audio
 from processors.voice.model import default_threads, get_model
 from processors.voice.transcribe import BATCH_SIZE, TRANSCRIBE_OPTIONS
@@ -34,8 +36,6 @@ from processors.voice.transcribe import BATCH_SIZE, TRANSCRIBE_OPTIONS
 
 def bench_audio() -> tuple[bytes, float]:
     """All generated calls joined into one 16 kHz WAV -> (bytes, seconds)."""
-    from connectors.samples.calls import generated_calls, read_wav, session_dir, write_wav
-
     samples = np.concatenate([read_wav(c.path) for c in generated_calls()])
     path = session_dir() / "bench-all-calls.wav"
     write_wav(path, samples)
@@ -52,8 +52,6 @@ def _best(fn: Any, reps: int) -> float:
 
 
 def voice_rows(reps: int = 2, cpu_threads: int | None = None) -> list[dict[str, Any]]:
-    from bench.run import row
-
     threads = cpu_threads or default_threads()
     data, seconds = bench_audio()
     model = get_model(threads)

@@ -24,6 +24,7 @@ from connectors.ingest import produce
 from connectors.samples.conversations import sample_events
 from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
+from runtime.postgres import scalar
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, utcnow
@@ -60,8 +61,8 @@ def send_bad_records(settings: Settings, run: str) -> int:
 
 def _pg_counts(settings: Settings, since: datetime) -> int:
     with psycopg.connect(settings.resolved_database_url()) as conn:
-        return conn.execute("SELECT count(*) FROM ai_conversations WHERE ingested_at >= %s",
-                            (since,)).fetchone()[0]
+        return int(scalar(conn, "SELECT count(*) FROM ai_conversations WHERE ingested_at >= %s",
+                          (since,)))
 
 
 def _ch_count(settings: Settings, since: datetime) -> int:
@@ -101,6 +102,8 @@ def summary(settings: Settings, since: datetime) -> dict[str, Any]:
             "  SELECT tenant_id, session_id, ingested_at, projected_at, "
             "  extract(epoch FROM projected_at - ingested_at) * 1000 AS ms "
             "  FROM ai_conversations WHERE ingested_at >= %s) t", (since,)).fetchone()
+    if lat is None:
+        raise RuntimeError("the latency query returned no row")
     with open_metrics_reader(settings) as r:
         ts = f"{since:%Y-%m-%d %H:%M:%S}"
         ents = r.query(
@@ -136,6 +139,9 @@ def run_demo(settings: Settings, count: int, tenants: int, rate: float,
     seed = int(time.time())
     report = produce(settings, topics.CONVERSATIONS_RAW, sample_events(count, tenants, seed=seed),
                      rate=rate)
+    if report.rejected:
+        raise RuntimeError(f"{len(report.rejected)} sample message(s) not sent, first: "
+                           f"{report.rejected[0]}")
     _say(f"    sent {report.sent:,} in {report.seconds:.1f}s "
          f"({report.sent / report.seconds:.0f}/s)")
     _say("4/5 waiting until every event is projected ...")

@@ -51,9 +51,12 @@ def run_media_demo(settings: Settings, tenants: int, say: Callable[[str], None],
         call = generate_call(script, work)
         calls.append(call_recording(call.path, tenant_id=f"dealer-{(i % tenants) + 1}",
                                     settings=settings, call_id=f"{run}-{name}"))
-    produce(settings, topics.DOCUMENTS_UPLOADED, docs)
-    produce(settings, topics.CALLS_RECORDED, calls)
-    by_ref = sum(1 for e in [*docs, *calls] if e.blob_ref)
+    for spec, events in ((topics.DOCUMENTS_UPLOADED, docs), (topics.CALLS_RECORDED, calls)):
+        report = produce(settings, spec, events)
+        if report.rejected:
+            raise RuntimeError(f"{spec.suffix}: {len(report.rejected)} upload(s) not sent, "
+                               f"first: {report.rejected[0]}")
+    by_ref = sum(1 for e in [*docs, *calls] if getattr(e, "blob_ref", None))
     say(f"    uploaded {len(docs)} scans and {len(calls)} call recordings ({by_ref} by blob "
         f"reference in {settings.blobs_dir})")
     ids = [d.document_id for d in docs]

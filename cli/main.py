@@ -63,11 +63,13 @@ def cmd_stack(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from functools import partial
 
+    from projections.usage_spend import spend_today
     from projections.workflow_lookup import current_workflow
     from streams.worker import run_worker
 
     sys.argv = [sys.argv[0], "worker"]  # faust's Worker parses argv
-    run_worker(settings, partial(current_workflow, settings), loglevel=args.loglevel)
+    run_worker(settings, partial(current_workflow, settings),
+               spend_source=partial(spend_today, settings), loglevel=args.loglevel)
     return 0
 
 
@@ -139,7 +141,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # --- data in / out -----------------------------------------------------------------------
 
 def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
-    from connectors.ingest import parse_lines, produce
+    from connectors.ingest import numbered_lines, produce
     from connectors.samples.conversations import sample_events
     from schemas import topics
 
@@ -150,7 +152,7 @@ def cmd_produce(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         events: Iterable[Any] = sample_events(args.count, args.tenants, seed=args.seed)
     else:
-        events = parse_lines(_lines(args.file), spec.model)
+        events = numbered_lines(_lines(args.file), spec.model)
     report = produce(settings, spec, events, rate=args.rate,
                      progress=lambda n: print(f"  sent {n:,}", file=sys.stderr, flush=True))
     for problem in report.rejected:
@@ -206,7 +208,8 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "list":
         for dl in list_dead_letters(settings, kind=args.kind, step=args.step):
-            row = {"offset": dl.offset, "step": dl.event.step, "kind": dl.event.error_kind,
+            row: dict[str, Any] = {
+                   "offset": dl.offset, "step": dl.event.step, "kind": dl.event.error_kind,
                    "source": f"{dl.event.source_topic}[{dl.event.source_partition}]"
                              f"@{dl.event.source_offset}",
                    "tenant": dl.event.tenant_id, "bytes": dl.event.payload_size,

@@ -93,7 +93,7 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
     def show(text: str) -> str:
         return text if args.redact else _restore(text, red.labels)
 
-    out = {
+    out: dict[str, Any] = {
         "text": " ".join(s.text.strip() for s in shown), "language": t.language,
         "duration_s": t.duration_s, "speakers": t.speakers,
         "segments": [{**s.model_dump(), "sentiment": sent}

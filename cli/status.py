@@ -9,6 +9,7 @@ from confluent_kafka import TopicPartition
 from cli import stack_health
 from compose import processes as supervisor
 from runtime import kafka_clients
+from runtime.postgres import scalar
 from runtime.readiness import is_ready
 from runtime.settings import Settings
 from schemas import topics
@@ -58,9 +59,9 @@ def postgres_figures(settings: Settings) -> tuple[dict[str, int],
     offsets: dict[str, dict[tuple[str, int], int]] = {}
     with psycopg.connect(settings.resolved_database_url(), connect_timeout=5) as conn:
         for table in PG_TABLES:
-            if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:
-                counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        if conn.execute("SELECT to_regclass('projection_offsets') IS NOT NULL").fetchone()[0]:
+            if scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (table,)):
+                counts[table] = scalar(conn, f"SELECT count(*) FROM {table}")
+        if scalar(conn, "SELECT to_regclass('projection_offsets') IS NOT NULL"):
             for name, t, p, o in conn.execute("SELECT projection, topic, partition, "
                                               "next_offset FROM projection_offsets"):
                 offsets.setdefault(name, {})[(t, p)] = o

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from runtime import kafka_clients
+from runtime.postgres import scalar
 from runtime.readiness import ServiceHealth, pid_alive, read_pid
 from runtime.settings import Settings
 
@@ -166,7 +167,7 @@ def postgres_health(settings: Settings) -> ServiceHealth:
     url = settings.resolved_database_url()
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:
-            version = conn.execute("show server_version").fetchone()[0]
+            version = scalar(conn, "show server_version")
             vec = conn.execute(
                 "select default_version from pg_available_extensions where name='vector'"
             ).fetchone()
@@ -198,7 +199,7 @@ def stop_postgres(settings: Settings) -> str:
         return "external Postgres: left alone"
     if not (settings.pg_dir / "postmaster.pid").exists():
         return "postgres: not running"
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
 
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=settings.pg_dir,
            user="pgserver" if os.geteuid() == 0 else None)

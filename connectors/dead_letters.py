@@ -35,7 +35,7 @@ def list_dead_letters(settings: Settings, kind: str | None = None,
                             source_offset=-1, payload_size=len(msg.value() or b""),
                             payload_truncated=True)
         if (kind is None or dl.error_kind == kind) and (step is None or dl.step == step):
-            yield StoredDeadLetter(msg.offset(), dl)
+            yield StoredDeadLetter(kafka_clients.position(msg)[2], dl)
 
 
 def replay(settings: Settings, kind: str | None = None, step: str | None = None,

@@ -55,7 +55,8 @@ def read_topic(settings: Settings, topic: str, *, from_end: bool = False, follow
             if msg.error():
                 continue
             yield msg
-            if msg.offset() + 1 >= ends.get(msg.partition(), 0):
-                remaining.discard(msg.partition())
+            _, partition, offset = kafka_clients.position(msg)
+            if offset + 1 >= ends.get(partition, 0):
+                remaining.discard(partition)
     finally:
         consumer.close()

@@ -7,7 +7,9 @@ Invariant (nothing lost, nothing doubled): each insert holds the records of ONE
 topic-partition offset range and carries the deduplication token `topic:partition:first-last`;
 each row carries its own topic/partition/offset, and on start the consumer seeks to
 max(offset)+1 per partition read from the table itself, so rows and position are one atomic
-insert.
+insert. Records below a partition's stored position are dropped before the insert
+(`StoredPositions`), so a redelivery that overlaps stored rows with a different range (and so a
+different token) adds no row either.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from projections.metrics_store import MetricsStore
+from runtime import kafka_clients
 from schemas import serde, topics
 from schemas.events import ConversationMessageRedacted, DeadLetter
 
@@ -74,6 +77,36 @@ def metric_row(m: Message) -> dict[str, Any]:
             "latency_ms": 0.0, "text_chars": 0, "entities": {}}
 
 
+class StoredPositions:
+    """The next offset per topic-partition already stored in a table, kept in memory.
+
+    Loaded from the table on first sight of a topic and advanced after each successful
+    insert; `unseen` drops the records below it (stored already)."""
+
+    def __init__(self, load: Callable[[Sequence[str]], dict[tuple[str, int], int]]) -> None:
+        self._load = load
+        self._next: dict[tuple[str, int], int] = {}
+        self._topics: set[str] = set()
+
+    def unseen(self, messages: Sequence[Message]) -> list[Message]:
+        new_topics = sorted({kafka_clients.position(m)[0] for m in messages} - self._topics)
+        if new_topics:
+            self._next.update(self._load(new_topics))
+            self._topics.update(new_topics)
+        out = []
+        for m in messages:
+            topic, partition, offset = kafka_clients.position(m)
+            if offset >= self._next.get((topic, partition), 0):
+                out.append(m)
+        return out
+
+    def advance(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            topic, partition, offset = kafka_clients.position(m)
+            self._next[(topic, partition)] = max(self._next.get((topic, partition), 0),
+                                                 offset + 1)
+
+
 class ClickHouseRowSink:
     """A ClickHouse projection writing one row per record into `table` (see the module
     docstring for its invariant); subclasses set `name`, `table` and `row`."""
@@ -85,12 +118,15 @@ class ClickHouseRowSink:
     def __init__(self, store: MetricsStore) -> None:
         self.store = store
         store.ensure_schema()
+        self.positions = StoredPositions(self.stored_offsets)
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
         return self.store.stored_offsets(self.table, topic_names)
 
     def write(self, messages: Sequence[Message]) -> None:
-        insert_by_partition(self.store, self.table, [self.row(m) for m in messages])
+        fresh = self.positions.unseen(messages)
+        insert_by_partition(self.store, self.table, [self.row(m) for m in fresh])
+        self.positions.advance(fresh)
 
 
 class ClickHouseMetricsSink(ClickHouseRowSink):

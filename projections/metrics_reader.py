@@ -51,7 +51,10 @@ class HttpReader:
 
 
 @contextmanager
-def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
+def open_metrics_reader(settings: Settings, *, direct: bool = True) -> Iterator[MetricsReader]:
+    """A reader of the metrics store. `direct=False` never opens chDB in this process (it
+    would lock the directory the projections process must own): without a serving owner it
+    raises MetricsStoreError instead; long-running processes (the worker) read that way."""
     if settings.clickhouse_url:
         store = ServerStore(settings.clickhouse_url, settings.clickhouse_database)
         try:
@@ -62,12 +65,15 @@ def open_metrics_reader(settings: Settings) -> Iterator[MetricsReader]:
     http = HttpReader(settings.metrics_port, settings.clickhouse_database)
     try:
         owner = http.ping()
-    except OSError:
-        store = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5)
+    except OSError as exc:
+        if not direct:
+            raise MetricsStoreError(f"the metrics projection does not answer on port "
+                                    f"{settings.metrics_port} ({exc})") from exc
+        chdb = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5)
         try:
-            yield store
+            yield chdb
         finally:
-            store.close()
+            chdb.close()
         return
     if owner != f"chDB at {settings.chdb_dir}":
         raise MetricsStoreError(

@@ -56,11 +56,12 @@ class DeadLetterOutbox:
         self.topic = topics.DEAD_LETTERS.name(settings.topic_prefix)
 
     def add(self, m: Message, kind: str, error: str, tenant_id: str | None = None) -> None:
-        dl = dead_letter(error_kind=kind, error=error, step=self.step, topic=m.topic(),
-                         partition=m.partition(), offset=m.offset(), key=m.key(),
+        topic, partition, offset = kafka_clients.position(m)
+        dl = dead_letter(error_kind=kind, error=error, step=self.step, topic=topic,
+                         partition=partition, offset=offset, key=m.key(),
                          payload=m.value(), tenant_id=tenant_id,
                          max_payload=self.settings.max_message_bytes)
-        self.producer.produce(self.topic, key=m.topic().encode(), value=serde.encode(dl))
+        self.producer.produce(self.topic, key=topic.encode(), value=serde.encode(dl))
 
     def flush(self) -> None:
         if self.producer.flush(30) > 0:
@@ -71,7 +72,8 @@ def next_offsets(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
     """The offset after the last of `messages` per (topic, partition)."""
     nxt: dict[tuple[str, int], int] = {}
     for m in messages:
-        nxt[(m.topic(), m.partition())] = m.offset() + 1
+        topic, partition, offset = kafka_clients.position(m)
+        nxt[(topic, partition)] = offset + 1
     return nxt
 
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from confluent_kafka import Message, Producer
 
 from projections.postgres_sink import PostgresProjection, Rejected, copy_rows
+from runtime import kafka_clients
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import Event
@@ -79,7 +80,8 @@ def json_field(ev: Event, field: str) -> str:
 
 
 def source_of(m: Message) -> tuple[str, int, int]:
-    return m.topic(), m.partition(), m.offset()
+    """(topic, partition, offset) stored with each row (its source position)."""
+    return kafka_clients.position(m)
 
 
 class TargetedProjection(PostgresProjection):
@@ -100,7 +102,7 @@ class TargetedProjection(PostgresProjection):
 
     def _prepare(self, m: Message) -> Rows:
         ev = serde.decode_any(m.value())
-        expected = self.models.get(m.topic())
+        expected = self.models.get(source_of(m)[0])
         if expected is None or not isinstance(ev, expected):
             raise serde.WrongSchema(f"{m.topic()} carries {getattr(expected, '__name__', '?')}"
                                     f", got {type(ev).__name__}")

@@ -4,6 +4,15 @@ Invariant (nothing lost, nothing doubled): a sink writes a batch's rows AND the 
 after it atomically in its own store, and on (re)assignment the consumer seeks to the
 position the sink reports. Kafka's committed offsets are updated afterwards for tooling
 only; they are never the source of truth.
+
+A projection whose store is down (Postgres not started yet, a ClickHouse server restarting)
+waits for it on its own, retrying with backoff and logging what it waits for, while the
+other projections of the process go on:
+- the sink is opened (connect, create the schema) in the projection's thread, not before;
+- the consumer joins its group only once the sink answers `stored_offsets`, so nothing is
+  consumed without the stored position; if a later assignment cannot read it, the
+  consumer takes no partition, leaves the group, and rejoins once the store answers again;
+- a failed write is retried with backoff until it succeeds (or the process stops).
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ from runtime.settings import Settings
 
 log = logging.getLogger("auterity.projections")
 
+FIRST_RETRY_S = 0.5
+MAX_RETRY_S = 15.0
+
 
 class Sink(Protocol):
     name: str
@@ -33,29 +45,96 @@ class Sink(Protocol):
         """Write the rows of `messages` and their positions atomically."""
 
 
-class ProjectionRunner:
-    """Consume `topics` into `sink` until `stop()` is called."""
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
-    def __init__(self, settings: Settings, sink: Sink, topics: Sequence[str],
-                 batch_size: int | None = None) -> None:
+
+class ProjectionRunner:
+    """Consume `topics` into the sink `open_sink` builds until `stop()` is called.
+
+    `name` is the sink's name (its consumer group is `<app_id>-projection-<name>`); `store`
+    names what the sink writes to, for the log lines of a projection waiting for it.
+    """
+
+    def __init__(self, settings: Settings, open_sink: Callable[[], Sink], topics: Sequence[str],
+                 *, name: str, store: str = "its store", batch_size: int | None = None) -> None:
         self.settings = settings
-        self.sink = sink
+        self.name = name
+        self.store = store
+        self.open_sink = open_sink
+        self.sink: Sink | None = None
         self.topics = list(topics)
         self.batch_size = batch_size or settings.projection_batch
         self._stop = threading.Event()
+        self._subscribed = False
+        self._store_lost = False
         self.rows_written = 0
         self.error: Exception | None = None
         self.consumer = kafka_clients.consumer(
-            settings, f"{settings.app_id}-projection-{sink.name}",
+            settings, f"{settings.app_id}-projection-{name}",
             **{"enable.auto.offset.store": False, "auto.offset.reset": "earliest",
                "fetch.max.bytes": settings.max_message_bytes * 2,
                "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000})
 
+    # --- the store --------------------------------------------------------------------
+
+    def _drop_sink(self) -> None:
+        """Forget the sink (its connection may be broken); the next attempt opens a new one."""
+        sink, self.sink = self.sink, None
+        close = getattr(sink, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+
+    def _stored_offsets(self) -> dict[tuple[str, int], int]:
+        """The sink's stored positions, opening the sink first if needed."""
+        if self.sink is None:
+            self.sink = self.open_sink()
+        return self.sink.stored_offsets(self.topics)
+
+    def _wait_for_store(self) -> bool:
+        """Open the sink and read its positions, retrying with backoff; False if stopped."""
+        delay, started, attempts = FIRST_RETRY_S, time.monotonic(), 0
+        while True:
+            attempts += 1
+            stage = "open it (connect, create the schema)"
+            try:
+                if self.sink is None:
+                    self.sink = self.open_sink()
+                stage = "read its stored positions"
+                self.sink.stored_offsets(self.topics)
+            except Exception as exc:  # noqa: BLE001 - any store failure: wait and retry
+                self._drop_sink()
+                log.warning("%s: waiting for %s: could not %s (%s); retrying in %.1fs",
+                            self.name, self.store, stage, _reason(exc), delay)
+                if self._stop.wait(delay):
+                    return False
+                delay = min(delay * 2, MAX_RETRY_S)
+                continue
+            if attempts > 1:
+                log.info("%s: %s answers after %.1fs; consuming %s", self.name, self.store,
+                         time.monotonic() - started, self.topics)
+            return True
+
+    # --- the consumer -----------------------------------------------------------------
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        stored = self.sink.stored_offsets(self.topics)
+        try:
+            stored = self._stored_offsets()
+        except Exception as exc:  # noqa: BLE001 - no position, no consuming: rejoin later
+            log.warning("%s: assigned %d partition(s) but could not read the stored positions "
+                        "from %s (%s); taking none until it answers", self.name, len(partitions),
+                        self.store, _reason(exc))
+            self._drop_sink()
+            self._store_lost = True
+            consumer.assign([])
+            return
         for tp in partitions:
             tp.offset = stored.get((tp.topic, tp.partition), OFFSET_BEGINNING)
-        log.info("%s: assigned %s", self.sink.name,
+        log.info("%s: assigned %s", self.name,
                  [(tp.topic, tp.partition, tp.offset) for tp in partitions])
         consumer.assign(partitions)
 
@@ -67,14 +146,23 @@ class ProjectionRunner:
             self._run(idle_callback)
         except Exception as exc:
             self.error = exc
-            log.exception("%s: projection stopped by an error", self.sink.name)
+            log.exception("%s: projection stopped by an error", self.name)
             raise
 
     def _run(self, idle_callback: Callable[[], None] | None) -> None:
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign)
         try:
             while not self._stop.is_set():
+                if not self._subscribed:
+                    if not self._wait_for_store():
+                        break
+                    self._store_lost = False
+                    self.consumer.subscribe(self.topics, on_assign=self._on_assign)
+                    self._subscribed = True
                 msgs = self.consumer.consume(num_messages=self.batch_size, timeout=0.05)
+                if self._store_lost:  # an assignment found the store down: leave the group
+                    self.consumer.unsubscribe()
+                    self._subscribed = False
+                    continue
                 if not msgs:
                     if idle_callback:
                         idle_callback()
@@ -85,34 +173,55 @@ class ProjectionRunner:
                     if err is None:
                         batch.append(m)
                     elif err.code() != KafkaError._PARTITION_EOF:
-                        log.error("%s: consumer error %s", self.sink.name, err)
-                if batch:
-                    self._write_with_retry(batch)
+                        log.error("%s: consumer error %s", self.name, err)
+                if batch and not self._write_with_retry(batch):
+                    break
         finally:
             self.consumer.close()
+            self._drop_sink()
 
-    def _write_with_retry(self, batch: list[Message]) -> None:
-        delay = 0.5
+    def _write_with_retry(self, batch: list[Message]) -> bool:
+        """Write `batch`, retrying with backoff; False if stopped before it was written (its
+        position is not stored either, so the next start reads it again)."""
+        delay, started = FIRST_RETRY_S, time.monotonic()
+        failed = False
         while True:
             try:
+                if self.sink is None:
+                    self.sink = self.open_sink()
                 self.sink.write(batch)
                 break
-            except Exception:
-                log.exception("%s: write of %d records failed; retrying in %.1fs",
-                              self.sink.name, len(batch), delay)
+            except Exception as exc:
+                if not failed:
+                    log.exception("%s: write of %d records to %s failed", self.name,
+                                  len(batch), self.store)
+                failed = True
+                log.warning("%s: waiting for %s: write of %d records failed (%s); retrying "
+                            "in %.1fs", self.name, self.store, len(batch), _reason(exc), delay)
                 if self._stop.wait(delay):
-                    raise
-                delay = min(delay * 2, 10.0)
+                    log.warning("%s: stopping with %d records unwritten; they are read again "
+                                "from the stored position on the next start", self.name,
+                                len(batch))
+                    return False
+                delay = min(delay * 2, MAX_RETRY_S)
+        if failed:
+            log.info("%s: %s took the write after %.1fs", self.name, self.store,
+                     time.monotonic() - started)
         self.rows_written += len(batch)
         last: dict[tuple[str, int], int] = {}
         for m in batch:
-            last[(m.topic(), m.partition())] = m.offset() + 1
+            topic, partition, offset = kafka_clients.position(m)
+            last[(topic, partition)] = offset + 1
         self.consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()], asynchronous=True)
+        return True
 
 
 def run_until_signalled(runners: Sequence[ProjectionRunner], on_ready: Any = None) -> None:
-    """Run each projection in a thread; SIGTERM/SIGINT stop them all cleanly."""
+    """Run each projection in a thread; SIGTERM/SIGINT stop them all cleanly.
+
+    A projection waiting for its store does not stop the others; one that fails otherwise
+    (a bug, a fatal consumer error) stops the process so a supervisor restarts it."""
 
     def _stop(*_: object) -> None:
         for r in runners:
@@ -120,7 +229,7 @@ def run_until_signalled(runners: Sequence[ProjectionRunner], on_ready: Any = Non
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    threads = [threading.Thread(target=r.run, name=f"projection-{r.sink.name}") for r in runners]
+    threads = [threading.Thread(target=r.run, name=f"projection-{r.name}") for r in runners]
     for t in threads:
         t.start()
     if on_ready:

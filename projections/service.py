@@ -4,7 +4,9 @@ Postgres: conversations (`postgres`), the workflow builder's topics (`postgres_b
 document extractions and call analyses (`postgres_media`) and the restricted PII fields
 (`postgres_restricted`); ClickHouse: step metrics (`clickhouse`), model usage
 (`clickhouse_usage`) and media metrics (`clickhouse_media`). Each runs in its
-own thread with its own consumer group and stored positions.
+own thread with its own consumer group and stored positions, and waits on its own for its
+store: with Postgres down, the ClickHouse projections and the metrics endpoint go on, and
+the Postgres projections catch up from their stored positions once it answers.
 
 With the embedded chDB this process owns the chDB directory and serves read-only queries
 to other processes (see metrics_http).
@@ -13,13 +15,15 @@ to other processes (see metrics_http).
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
-from projections.postgres_sink import PostgresConversationSink
+from projections.postgres_sink import PostgresConversationSink, PostgresProjection
+from projections.postgres_targets import TargetedProjection
 from projections.runner import ProjectionRunner, run_until_signalled
 from projections.usage_sink import ModelUsageSink
 from runtime.readiness import mark_ready
@@ -37,22 +41,35 @@ def open_store(settings: Settings) -> MetricsStore:
 
 
 def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRunner]:
+    """The projections of this process. No sink is opened here: each runner opens its own
+    in its thread and waits for its store if it is down (projections/runner.py)."""
     topics.assert_raw_readers("metrics_projection", topics.DEAD_LETTERS)
     topics.assert_raw_readers("restricted_projection", topics.RESTRICTED_FIELDS)
-    redacted = topics.CONVERSATIONS_REDACTED.name(settings.topic_prefix)
-    dlq = topics.DEAD_LETTERS.name(settings.topic_prefix)
-    builder = PostgresBuilderSink(settings)
-    media, restricted = PostgresMediaSink(settings), PostgresRestrictedSink(settings)
+    prefix = settings.topic_prefix
+    redacted = topics.CONVERSATIONS_REDACTED.name(prefix)
+    dlq = topics.DEAD_LETTERS.name(prefix)
+    clickhouse = "ClickHouse"
+
+    def postgres(sink: type[PostgresProjection], names: list[str]) -> ProjectionRunner:
+        return ProjectionRunner(settings, partial(sink, settings), names, name=sink.name,
+                                store="Postgres")
+
+    def targeted(sink: type[TargetedProjection]) -> ProjectionRunner:
+        return postgres(sink, [spec.name(prefix) for spec in sink.specs])
+
     return [
-        ProjectionRunner(settings, PostgresConversationSink(settings), [redacted]),
-        ProjectionRunner(settings, ClickHouseMetricsSink(store), [redacted, dlq]),
-        ProjectionRunner(settings, builder, builder.topic_names()),
-        ProjectionRunner(settings, ModelUsageSink(store, settings),
-                         [topics.MODEL_USAGE.name(settings.topic_prefix)]),
-        ProjectionRunner(settings, media, media.topic_names()),
-        ProjectionRunner(settings, restricted, restricted.topic_names()),
-        ProjectionRunner(settings, MediaMetricsSink(store),
-                         [spec.name(settings.topic_prefix) for spec in MEDIA_TOPICS]),
+        postgres(PostgresConversationSink, [redacted]),
+        ProjectionRunner(settings, partial(ClickHouseMetricsSink, store), [redacted, dlq],
+                         name=ClickHouseMetricsSink.name, store=clickhouse),
+        targeted(PostgresBuilderSink),
+        ProjectionRunner(settings, partial(ModelUsageSink, store, settings),
+                         [topics.MODEL_USAGE.name(prefix)], name=ModelUsageSink.name,
+                         store=clickhouse),
+        targeted(PostgresMediaSink),
+        targeted(PostgresRestrictedSink),
+        ProjectionRunner(settings, partial(MediaMetricsSink, store),
+                         [spec.name(prefix) for spec in MEDIA_TOPICS],
+                         name=MediaMetricsSink.name, store=clickhouse),
     ]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from confluent_kafka import Message, Producer
 
-from projections.clickhouse_sink import ch_datetime, insert_by_partition
+from projections.clickhouse_sink import StoredPositions, ch_datetime, insert_by_partition
 from projections.metrics_store import MetricsStore
 from projections.postgres_sink import DeadLetterOutbox, Rejected
 from runtime.settings import Settings
@@ -72,6 +72,7 @@ class ModelUsageSink:
         self.store = store
         store.ensure_schema()
         self.dead_letters = DeadLetterOutbox(settings, self.step, producer)
+        self.positions = StoredPositions(self.stored_offsets)
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
         stored = self.store.stored_offsets(TABLE, topic_names)
@@ -82,7 +83,8 @@ class ModelUsageSink:
     def write(self, messages: Sequence[Message]) -> None:
         rows: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
-        for m in messages:
+        fresh = self.positions.unseen(messages)
+        for m in fresh:
             try:
                 rows.append(usage_row(m, serde.decode(m.value(), ModelUsage)))
             except serde.DecodeError as exc:
@@ -93,3 +95,4 @@ class ModelUsageSink:
         self.dead_letters.flush()
         insert_by_partition(self.store, TABLE, rows)
         insert_by_partition(self.store, SKIPPED, skipped)  # after the rows: see the docstring
+        self.positions.advance(fresh)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from runtime.settings import Settings
@@ -59,7 +60,7 @@ def consumer(settings: Settings, group_id: str | None = None, **overrides: objec
 
 def admin(settings: Settings, *, quiet: bool = False) -> AdminClient:
     """An admin client; `quiet` silences librdkafka's connection errors (health probes)."""
-    conf: dict[str, object] = {"bootstrap.servers": settings.kafka_servers}
+    conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_servers}
     if quiet:
         conf.update({"log_level": 0, "logger": _QUIET})
     return AdminClient(conf)
@@ -98,3 +99,11 @@ def _create(client: AdminClient, wanted: list[NewTopic], timeout: float) -> list
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return created
+
+
+def position(m: Message) -> tuple[str, int, int]:
+    """(topic, partition, offset) of a CONSUMED message (librdkafka sets all three on it)."""
+    topic, partition, offset = m.topic(), m.partition(), m.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("a message without topic/partition/offset was not consumed")
+    return topic, partition, offset

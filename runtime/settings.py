@@ -6,6 +6,7 @@ Every variable has a default that works on a fresh machine with the embedded loc
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=8124, description="read-only query port of the chDB owner")
     topic_prefix: str = "auterity."
     app_id: str = "auterity-pipeline"
+    worker_instance: str | None = Field(
+        default=None, description="this worker's static group membership id; unset = "
+        "<hostname>-<app id>. Give each worker process its own (two live workers with one id "
+        "fence each other out).")
+    worker_session_timeout_s: float = Field(
+        default=10.0, description="the broker moves a dead worker's partitions after this")
     pseudonym_key: str | None = Field(default=None, description="HMAC key for pseudonym memory")
     max_text_chars: int = 20_000
     max_message_bytes: int = 8 * 1024 * 1024
@@ -60,6 +67,12 @@ class Settings(BaseSettings):
     @property
     def kafka_servers(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def worker_instance_id(self) -> str:
+        """The static membership id: a restarted worker takes its partitions back at once
+        instead of waiting for the dead member's session to expire."""
+        return self.worker_instance or f"{socket.gethostname()}-{self.app_id}"
 
     @property
     def pg_dir(self) -> Path:

@@ -6,17 +6,11 @@ redelivered bad record yields the same dead letter (projections count it once).
 
 from __future__ import annotations
 
-import uuid
-
 from schemas.events import DeadLetter, utcnow
+from schemas.ids import ID_NAMESPACE, derived_id
 
-ID_NAMESPACE = uuid.UUID("6f1c1d5e-6a8e-4c55-9b7e-2c3c0a5f6d11")
+__all__ = ["ID_NAMESPACE", "UNKNOWN_TENANT", "dead_letter", "derived_id"]
 UNKNOWN_TENANT = "unknown"
-
-
-def derived_id(source_id: str, step: str) -> str:
-    """Deterministic id of the event `step` derives from `source_id`."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"{source_id}:{step}"))
 
 
 def dead_letter(

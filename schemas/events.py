@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from schemas.ids import NEW_WORKFLOW, derived_id
+
 Channel = Literal["chat", "sms", "email", "phone", "web", "other"]
 SenderRole = Literal["customer", "agent", "system", "bot"]
 
@@ -128,6 +130,15 @@ class RequirementAnalysis(Event):
     timing_offset: str | None = Field(default=None, description="ISO 8601, e.g. -P3D")
     workflow_id: str | None = None
     error_context: str | None = None
+
+    @property
+    def target_workflow_id(self) -> str:
+        """The workflow this analysis is about: the one named (a revision), else the id a
+        create gives its new workflow. The topic is keyed by it, so one workflow's requests
+        stay in one partition, in order (the builder's version table relies on that)."""
+        if self.workflow_id and self.intent != "create_workflow":
+            return self.workflow_id
+        return derived_id(self.event_id, NEW_WORKFLOW)
 
 
 class GeneratedWorkflow(Event):

@@ -54,8 +54,9 @@ WORKFLOW_REQUESTS = TopicSpec(
     "workflow.requests", events.WorkflowRequest, "conversation_id",
     description="redacted requests for the workflow builder")
 REQUIREMENTS_ANALYZED = TopicSpec(
-    "requirements.analyzed", events.RequirementAnalysis, "conversation_id",
-    description="requirement analyses of workflow requests")
+    "requirements.analyzed", events.RequirementAnalysis, "target_workflow_id",
+    description="requirement analyses of workflow requests, keyed by the workflow they are "
+                "about (one workflow's requests in order)")
 WORKFLOWS_GENERATED = TopicSpec(
     "workflows.generated", events.GeneratedWorkflow, "workflow_id", compacted=True,
     retention_ms=-1, description="validated generated workflows (latest per id)")

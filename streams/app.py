@@ -1,12 +1,36 @@
-"""The Faust app: settings -> app with every AI step wired to its topics."""
+"""The Faust app: settings -> app with every AI step wired to its topics.
+
+Invariant: one `ModelAccess` per worker process — one LLM gateway (one LiteLLM Router, one
+spend ledger, one response cache) and one `KafkaUsageSink` — shared by every AI step, so
+budgets, cooldowns and the cache are the process's whole view, not one per step module.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
 
+from processors.llm.gateway import LlmGateway
+from processors.llm.spend import SpendLedger
 from runtime.settings import Settings
 from streams import builder_steps, media_steps, redaction_step
 from streams.builder_steps import WorkflowLookup
+from streams.usage_sink import KafkaUsageSink
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """The worker's one LLM gateway and the usage sink its events go to."""
+
+    gateway: LlmGateway
+    usage: KafkaUsageSink
+
+
+def model_access(settings: Settings) -> ModelAccess:
+    """A gateway with a fresh (unseeded) ledger, reporting usage to Kafka."""
+    usage = KafkaUsageSink(settings)
+    return ModelAccess(LlmGateway(sink=usage, ledger=SpendLedger()), usage)
 
 
 def new_faust_app(settings: Settings) -> faust.App:
@@ -27,6 +51,12 @@ def new_faust_app(settings: Settings) -> faust.App:
         producer_max_request_size=settings.max_message_bytes + 65536,
         consumer_max_fetch_size=settings.max_message_bytes + 65536,
         broker_commit_every=200,
+        # Static membership + a short session: a worker restarted after a crash (kill -9)
+        # rejoins as the same member and resumes its partitions at once; a worker that is
+        # gone for good hands them over after the session timeout, not Faust's 60 s default.
+        consumer_group_instance_id=settings.worker_instance_id,
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.worker_session_timeout_s / 4),
         broker_commit_interval=1.0,
         stream_buffer_maxsize=4096,
         datadir=str(settings.home / "faust" / settings.app_id),
@@ -34,10 +64,13 @@ def new_faust_app(settings: Settings) -> faust.App:
     return app
 
 
-def create_app(settings: Settings, workflow_lookup: WorkflowLookup) -> faust.App:
-    """Build the Faust app and register its steps (the worker entry runs it)."""
+def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
+               models: ModelAccess | None = None) -> faust.App:
+    """Build the Faust app and register its steps (the worker entry runs it). Every AI step
+    uses `models` (default: a new `model_access(settings)`)."""
+    models = models or model_access(settings)
     app = new_faust_app(settings)
     redaction_step.wire(app, settings)
-    builder_steps.wire(app, settings, workflow_lookup)
-    media_steps.wire(app, settings)
+    builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage)
+    media_steps.wire(app, settings, models.gateway, models.usage)
     return app

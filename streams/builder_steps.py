@@ -29,15 +29,16 @@ from processors.pii.inputs import check_text
 from processors.workflows.builder import NeedsWorkflow, build
 from processors.workflows.generator import default_matcher
 from processors.workflows.interfaces import component_metadata, generate_interface
+from processors.workflows.versions import VersionRecords
 from runtime.settings import Settings
 from schemas import serde, topics
-from schemas.dead_letters import derived_id
 from schemas.events import (
     GeneratedInterface,
     GeneratedWorkflow,
     RequirementAnalysis,
     WorkflowRequest,
 )
+from schemas.ids import NEW_WORKFLOW, derived_id
 from streams.step_loop import Send, step_agent
 from streams.usage_sink import KafkaUsageSink
 
@@ -77,8 +78,10 @@ def analysis_from_event(ev: RequirementAnalysis) -> Analysis:
         success_criteria=ev.success_criteria, confidence=ev.confidence)
 
 
-def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup) -> None:
-    """Register the three builder steps on `app`.
+def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
+         gateway: LlmGateway, usage: KafkaUsageSink) -> None:
+    """Register the three builder steps on `app`; their model calls go through the worker's
+    one `gateway`, reporting to `usage`.
 
     `workflow_lookup(tenant_id, workflow_id)` returns the current definition of a workflow
     (or None); the worker hands it in (it reads the Postgres projection), so this module
@@ -90,8 +93,11 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup) ->
 
     analyzed, workflows = topic(topics.REQUIREMENTS_ANALYZED), topic(topics.WORKFLOWS_GENERATED)
     interfaces = topic(topics.INTERFACES_GENERATED)
-    usage = KafkaUsageSink(settings)
-    gateway = LlmGateway(sink=usage)
+    # The build step's own version record per workflow (processors/workflows/versions.py),
+    # keyed and partitioned like requirements.analyzed (keyed by target workflow id).
+    versions = app.Table("workflow-versions", default=bytes, key_type=bytes, value_type=bytes,
+                         partitions=topics.REQUIREMENTS_ANALYZED.partitions,
+                         use_partitioner=True)
 
     @app.task
     async def _warm_up() -> None:
@@ -104,16 +110,21 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup) ->
         a = await asyncio.to_thread(analyze, req.redacted_text, gateway,
                                     tenant_id=req.tenant_id, user_id=req.user_id)
         out = _analysis_event(req, a)
-        return [(analyzed, req.conversation_id.encode(), serde.encode(out))]
+        return [(analyzed, out.target_workflow_id.encode(), serde.encode(out))]
 
     async def on_analysis(ev: Any) -> list[Send]:
         an = serde.decode(ev.message.value, RequirementAnalysis)
         if an.intent == "none":
             return []  # nothing to build; the analysis itself is the answer (projected)
-        existing = None
-        if an.workflow_id and an.intent != "create_workflow":
+        key = an.target_workflow_id.encode()
+        records = VersionRecords.load(versions[key])
+        mine = records.of(an.tenant_id)
+        existing, replayed = mine.base_for(an.event_id)
+        revision = bool(an.workflow_id and an.intent != "create_workflow")
+        if existing is None and replayed is None and revision and an.workflow_id:
+            # a workflow this step never built (made before the table, or elsewhere)
             existing = await asyncio.to_thread(workflow_lookup, an.tenant_id, an.workflow_id)
-        workflow_id = an.workflow_id if existing else derived_id(an.event_id, "workflow")
+        workflow_id = an.workflow_id if existing else derived_id(an.event_id, NEW_WORKFLOW)
         try:
             outcome = await asyncio.to_thread(
                 build, an.redacted_text, analysis_from_event(an), gateway=gateway,
@@ -129,6 +140,8 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup) ->
         if existing is not None and outcome.operation == "debug" and not outcome.diff:
             version = int(existing.get("version", 1)) + 1  # record the diagnosis
             wf = {**wf, "version": version}
+        mine.record(an.event_id, wf)
+        versions[key] = records.dump()
         out = GeneratedWorkflow(
             event_id=derived_id(an.event_id, BUILD_STEP), tenant_id=an.tenant_id,
             occurred_at=an.occurred_at, workflow_id=wf["id"], analysis_event_id=an.event_id,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import faust
 
@@ -51,8 +51,10 @@ OCR_STEP = "ocr"
 VOICE_STEP = "voice"
 
 
-def wire(app: faust.App, settings: Settings) -> None:
-    """Register the OCR and voice steps on `app`."""
+def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
+         usage: KafkaUsageSink) -> None:
+    """Register the OCR and voice steps on `app`; model calls go through the worker's one
+    `gateway`, reporting to `usage`."""
     topics.assert_raw_readers(OCR_STEP, topics.DOCUMENTS_UPLOADED)
     topics.assert_raw_readers(VOICE_STEP, topics.CALLS_RECORDED)
 
@@ -65,15 +67,13 @@ def wire(app: faust.App, settings: Settings) -> None:
     key = settings.resolved_pseudonym_key()
     pool = StepPool("media", settings.media_workers, settings.media_timeout_s,
                     timeout_setting="(AUTERITY_MEDIA_TIMEOUT_S)")
-    usage = KafkaUsageSink(settings)
-    gateway = LlmGateway(sink=usage)
 
     @app.task
     async def _warm_up_media() -> None:
         await pool.warm_up(warm_up)
         log.info("media pool ready: %d process(es)", pool.workers)
 
-    def restricted_send(ev: Any, kind: str, subject_id: str, step: str,
+    def restricted_send(ev: Any, kind: Literal["document", "call"], subject_id: str, step: str,
                         fields: dict[str, str | None]) -> list[Send]:
         if not fields:
             return []

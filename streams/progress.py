@@ -54,9 +54,9 @@ def read_positions(settings: Settings) -> dict[tuple[str, int], int]:
                 raise TimeoutError(f"could not read {name} to offset {high}")
             if msg.error():
                 continue
-            topic, _, part = msg.key().decode().rpartition(":")
-            positions[(topic, int(part))] = int(msg.value())
-            if msg.offset() + 1 >= high:
+            topic, _, part = (msg.key() or b"").decode().rpartition(":")
+            positions[(topic, int(part))] = int(msg.value() or b"0")
+            if kafka_clients.position(msg)[2] + 1 >= high:
                 break
         return positions
     finally:

@@ -136,7 +136,7 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
 
     run_batch = per_record if handler is not None else whole_batch
 
-    async def agent(stream: faust.StreamT) -> None:
+    async def agent(stream: Any) -> None:  # faust.Stream (StreamT lacks take_events)
         async for taken in stream.take_events(batch, 0.05):
             events = await progress.admitted(taken)
             if not events:

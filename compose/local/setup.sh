@@ -32,12 +32,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
   .venv/bin/pip install -q --upgrade pip
   # llama-cpp-python has no binary wheel for this platform on PyPI: build it once (about
   # 5 minutes on 2 cores) into a wheel cache that later installs and fresh clones reuse.
-  wheels="${AUTERITY_WHEEL_CACHE:-$HOME/.cache/auterity/wheels}"
+  # Built for portable AVX2, not -march=native: a native build on these machines' CPUs
+  # (which report AMX tiles) segfaults in llama_decode on the first token.
+  llama_cmake="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  wheels="${AUTERITY_WHEEL_CACHE:-$HOME/.cache/auterity/wheels}/llama-avx2"
   llama=$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
   if ! ls "$wheels"/llama_cpp_python-"$llama"-*.whl >/dev/null 2>&1; then
     echo "setup: building llama-cpp-python $llama from source (once, ~5 min)" >&2
     mkdir -p "$wheels"
-    .venv/bin/pip wheel -q --no-deps -w "$wheels" "llama-cpp-python==$llama"
+    CMAKE_ARGS="$llama_cmake" .venv/bin/pip wheel -q --no-cache-dir --no-deps -w "$wheels" \
+      "llama-cpp-python==$llama"
   fi
   .venv/bin/pip install -q --find-links "$wheels" -e ".[dev]"
   echo "$want" > "$stamp"

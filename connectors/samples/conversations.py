@@ -13,13 +13,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Literal
 
 from faker import Faker
 
 from schemas.events import ConversationMessageRaw, utcnow
 from schemas.vin import VIN_ALPHABET, with_check_digit
 
-CHANNELS: tuple[str, ...] = ("chat", "sms", "email", "phone")
+Channel = Literal["chat", "sms", "email", "phone", "web", "other"]
+CHANNELS: tuple[Channel, ...] = ("chat", "sms", "email", "phone")
 
 #: (make, model) pairs; every make and model here is dealership vocabulary, never PII.
 VEHICLES: tuple[tuple[str, str], ...] = (
@@ -145,8 +147,8 @@ AGENT_TURNS: tuple[str, ...] = (
 class SampleMessage:
     tenant_id: str
     conversation_id: str
-    channel: str
-    sender_role: str
+    channel: Channel
+    sender_role: Literal["customer", "agent", "system", "bot"]
     text: str
     pii: list[tuple[str, str]] = field(default_factory=list)
 

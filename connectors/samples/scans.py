@@ -536,7 +536,7 @@ def distort(image: Image.Image, d: Distortion, seed: int = 0) -> Image.Image:
     if d.blur:
         out = out.filter(ImageFilter.GaussianBlur(d.blur))
     if d.noise:
-        arr = np.asarray(out, dtype=np.float32)
+        arr = np.asarray(out, dtype=np.float64)
         arr = arr + np.random.default_rng(seed).normal(0.0, d.noise, arr.shape)
         out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode=out.mode)
     if d.jpeg_quality:

@@ -12,6 +12,12 @@
    is always JSON-schema constrained and checked against the schema.
 5. **Usage**: one `ModelUsage` event per attempt — failed attempts before a fallback, the
    success, cache hits and budget rejections — priced by litellm from the registered prices.
+6. **State**: `state()` is the live picture (the Router's cooldowns and failure counts, spend
+   per tenant against its budget); listeners (`add_listener`) hear of every finished call, so
+   the worker can publish it (processors/llm/state.py) for `auterity models`.
+
+One gateway per process: its ledger, cache and router are that process's whole view, so a
+worker builds one and hands it to every step.
 
 Invariants: prompts passed in must already be redacted (the builder only ever sees
 `redacted_text`); nothing is returned that did not validate against the requested schema.
@@ -21,23 +27,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
+from litellm.router_utils.router_callbacks.track_deployment_metrics import (
+    get_deployment_failures_for_current_minute,
+    get_deployment_successes_for_current_minute,
+)
 
 from processors.llm import local_provider
 from processors.llm.cache import ResponseCache, cache_key
 from processors.llm.config import ModelSpec, RouterConfig, load_config
 from processors.llm.spend import SpendLedger
+from processors.llm.state import DeploymentState, GatewayState, TenantSpend
 from processors.llm.usage import UsageSink, usage_event
 from schemas.events import ModelUsage
+
+log = logging.getLogger("auterity.llm.gateway")
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -127,6 +143,9 @@ class LlmGateway:
         self.config = config or load_config()
         self.sink = sink
         self.ledger = ledger or SpendLedger()
+        self.started_at = datetime.now(UTC)
+        self._listeners: list[Callable[[], None]] = []
+        self._last_failure: dict[str, tuple[datetime, str]] = {}
         self.cache = ResponseCache(self.config.cache.ttl_s, self.config.cache.max_entries)
         local_provider.register()
         if _collector not in litellm.callbacks:
@@ -193,12 +212,35 @@ class LlmGateway:
         if self.sink is not None:
             self.sink(ev)
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every call (success or failure): the state changed."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener must never fail a model call; it is logged
+                log.exception("LLM gateway state listener %r failed", listener)
+
     def complete_json(self, *, operation: str, tenant_id: str, messages: list[dict[str, Any]],
                       schema: dict[str, Any], user_id: str | None = None,
                       max_tokens: int | None = None, temperature: float = 0.0,
                       **litellm_kwargs: Any) -> JsonCompletion:
         """A JSON answer validated against `schema`. `litellm_kwargs` go to the router
         (unit tests pass `mock_response` / `mock_testing_fallbacks` here)."""
+        try:
+            return self._complete_json(operation=operation, tenant_id=tenant_id,
+                                       messages=messages, schema=schema, user_id=user_id,
+                                       max_tokens=max_tokens, temperature=temperature,
+                                       **litellm_kwargs)
+        finally:
+            self._changed()
+
+    def _complete_json(self, *, operation: str, tenant_id: str,
+                       messages: list[dict[str, Any]], schema: dict[str, Any],
+                       user_id: str | None, max_tokens: int | None, temperature: float,
+                       **litellm_kwargs: Any) -> JsonCompletion:
         started = time.perf_counter()
         events: list[ModelUsage] = []
         base = {"tenant_id": tenant_id, "user_id": user_id, "operation": operation}
@@ -252,7 +294,7 @@ class LlmGateway:
         cost = float(sum(litellm.cost_per_token(
             model=served.litellm_model, prompt_tokens=tokens_in, completion_tokens=tokens_out)))
         latency = (time.perf_counter() - call_started) * 1000 - failed_ms
-        content = response.choices[0].message.content or ""
+        content = response.choices[0].message.content or ""  # type: ignore[union-attr]
         try:
             answer = json.loads(content, strict=False)  # newlines in strings are fine
             schema_validator(schema).validate(answer)
@@ -287,6 +329,7 @@ class LlmGateway:
         with _collector.lock:
             attempts = _collector.calls.pop(call_id, [])
         for a in attempts:
+            self._last_failure[a.model] = (datetime.now(UTC), a.error_class)
             try:
                 spec = self.config.model(a.model)
                 name, provider = spec.name, spec.provider
@@ -297,19 +340,71 @@ class LlmGateway:
         return sum(a.latency_ms for a in attempts)
 
     # -- status --------------------------------------------------------------------------
-    def models_status(self) -> list[dict[str, Any]]:
-        """Each configured model: availability, tier, prices, and whether it cools down."""
-        from litellm.router_utils.cooldown_handlers import _get_cooldown_deployments
+    def _cooldowns(self) -> dict[str, tuple[datetime, str]]:
+        """Deployments the Router has in cooldown now: id -> (until, why), from its own
+        cooldown cache."""
+        if self.router is None:
+            return {}
+        active = self.router.cooldown_cache.get_active_cooldowns(
+            model_ids=self.router.get_model_ids(), parent_otel_span=None)
+        out = {}
+        for model_id, value in active:
+            until = datetime.fromtimestamp(
+                float(value["timestamp"]) + float(value["cooldown_time"]), UTC)
+            out[model_id] = (until, f"{value.get('status_code', '')} "
+                                    f"{value.get('exception_received', '')}".strip()[:300])
+        return out
 
-        cooling = set(_get_cooldown_deployments(self.router, None)) if self.router else set()
+    def deployments_state(self) -> list[DeploymentState]:
+        """Each configured model: availability, prices, cooldown (until when, why) and the
+        Router's failure/success counts of the current minute."""
+        cooling = self._cooldowns()
+        deployed = set(self.router.get_model_ids()) if self.router else set()
         rows = []
+        router = self.router
         for m in self.config.models:
             missing = [v for v in m.requires_env if not os.environ.get(v)]
-            health = ("cooling down" if m.name in cooling else "ok") if not missing else \
-                f"unavailable (set {', '.join(missing)})"
-            rows.append({"name": m.name, "model": m.litellm_model, "provider": m.provider,
-                         "tier": m.tier, "latency_ms": m.latency_ms,
-                         "input_usd_per_1k": m.input_cost_per_token * 1000,
-                         "output_usd_per_1k": m.output_cost_per_token * 1000,
-                         "available": not missing, "health": health})
+            until, why = cooling.get(m.name, (None, None))
+            last = self._last_failure.get(m.name)
+            in_router = m.name in deployed and router is not None
+            rows.append(DeploymentState(
+                name=m.name, model=m.litellm_model, provider=m.provider, tier=m.tier,
+                latency_ms=m.latency_ms, input_usd_per_1k=m.input_cost_per_token * 1000,
+                output_usd_per_1k=m.output_cost_per_token * 1000, available=not missing,
+                missing_env=missing,
+                health="unavailable" if missing else "cooling_down" if until else "ok",
+                cooldown_until=until, cooldown_reason=why,
+                failures_last_minute=int(get_deployment_failures_for_current_minute(
+                    router, m.name)) if router is not None and in_router else 0,
+                successes_last_minute=int(get_deployment_successes_for_current_minute(
+                    router, m.name)) if router is not None and in_router else 0,
+                last_failure_at=last[0] if last else None,
+                last_error=last[1] if last else None))
+        return rows
+
+    def state(self, pid: int | None = None) -> GatewayState:
+        """The gateway's live state: deployments and spend today per tenant vs its budget."""
+        budgets = self.config.budgets
+        spent = self.ledger.totals()
+        tenants = sorted(set(spent) | set(budgets.tenants))
+        return GatewayState(
+            pid=os.getpid() if pid is None else pid, written_at=datetime.now(UTC),
+            started_at=self.started_at, budgets_seeded=self.ledger.seeded,
+            budgets_seeded_at=self.ledger.seeded_at, seed_error=self.ledger.seed_error,
+            default_budget_usd=budgets.default_usd_per_day,
+            on_budget_exceeded=budgets.on_exceeded, deployments=self.deployments_state(),
+            tenants=[TenantSpend(tenant_id=t, spent_usd=spent.get(t, 0.0),
+                                 budget_usd=budgets.limit(t)) for t in tenants])
+
+    def models_status(self) -> list[dict[str, Any]]:
+        """Each configured model: availability, tier, prices, and whether it cools down."""
+        rows = []
+        for d in self.deployments_state():
+            health = {"ok": "ok", "cooling_down": "cooling down"}.get(
+                d.health, f"unavailable (set {', '.join(d.missing_env)})")
+            rows.append({"name": d.name, "model": d.model, "provider": d.provider,
+                         "tier": d.tier, "latency_ms": d.latency_ms,
+                         "input_usd_per_1k": d.input_usd_per_1k,
+                         "output_usd_per_1k": d.output_usd_per_1k,
+                         "available": d.available, "health": health})
         return rows

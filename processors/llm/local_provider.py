@@ -113,7 +113,7 @@ class LocalLlamaLLM(CustomLLM):
             completion_tokens = sum(1 for p in parts if p)
             prompt_tokens = max(0, llm.n_tokens - completion_tokens)
         model_response.choices[0].message.content = "".join(parts)
-        model_response.choices[0].finish_reason = finish
+        model_response.choices[0].finish_reason = finish  # type: ignore[assignment]
         model_response.usage = litellm.Usage(  # type: ignore[attr-defined]
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             total_tokens=prompt_tokens + completion_tokens)

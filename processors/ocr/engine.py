@@ -1,9 +1,10 @@
 """Tesseract through pytesseract: one `image_to_data` call per page -> words and blocks
 (plus `read_line`, a whitelisted single-line read used to re-read doubtful VINs).
 
-OMP_THREAD_LIMIT=1 is set (unless already set) by importing `processors`, before any
-tesseract process is spawned, so every child inherits it: multi-threaded tesseract is ~5x
-slower per page on these machines; throughput comes from running pages in several processes instead.
+OMP_THREAD_LIMIT=1 is set here (unless already set; the one place it is set), at import,
+before any tesseract process is spawned, so every child inherits it: multi-threaded
+tesseract is ~5x slower per page on these machines; throughput comes from running pages in
+several processes instead.
 
 The page is handed to tesseract as an uncompressed TIFF we write ourselves (~5 ms):
 pytesseract would otherwise PNG-encode it (~180 ms for a 300-dpi page), and leptonica reads
@@ -12,6 +13,7 @@ PGM/BMP ~25% slower than TIFF (measured: 0.54 s vs 0.41 s for the same page).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from statistics import fmean
@@ -20,6 +22,8 @@ import pytesseract
 from PIL import Image
 
 from processors.ocr.models import OcrBlock, OcrWord
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 PAGE_TIMEOUT_S = 180
 LANG = "eng"

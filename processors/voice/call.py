@@ -97,10 +97,10 @@ def analyze_transcript(segments: list[Segment], *, call_time: datetime,
         items, note = model_action_items(gateway, segments, items, call_time,
                                          tenant_id=tenant_id, user_id=user_id)
         notes.append(note)
-    summary, source, note = summarize(segments, items, gateway=gateway, tenant_id=tenant_id,
-                                      user_id=user_id)
-    if note:
-        notes.append(note)
+    summary, source, summary_note = summarize(segments, items, gateway=gateway,
+                                              tenant_id=tenant_id, user_id=user_id)
+    if summary_note:
+        notes.append(summary_note)
     score, score_notes = score_call(segments, silence_s=silence_s, docs=docs)
     notes += score_notes
     return CallReport(sentiment=overall, sentiment_label=label(overall),

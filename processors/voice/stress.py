@@ -58,7 +58,8 @@ def measure(audio: np.ndarray, start: float, end: float, words: int,
     x = audio[int(start * SAMPLE_RATE):max(int(end * SAMPLE_RATE), int(start * SAMPLE_RATE))]
     rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if len(x) else 0.0
     if tracks:
-        f0_parts, level_parts = [], []
+        f0_parts: list[np.ndarray] = []
+        level_parts: list[np.ndarray] = []
         for t0, f0, levels in tracks:
             for values, hop, out in ((f0, PITCH_HOP_S, f0_parts),
                                      (levels, FRAME_S, level_parts)):

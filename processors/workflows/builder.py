@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from processors.analysis.analyzer import Analysis
+from processors.workflows.diagnosis import diagnose
 from processors.workflows.generator import generate_workflow
-from processors.workflows.revisions import diagnose, modify, optimize
+from processors.workflows.modify import modify
+from processors.workflows.optimize import optimize
 from processors.workflows.validator import validate_workflow
 
 OPERATIONS = {"create_workflow": "create", "modify_workflow": "modify",

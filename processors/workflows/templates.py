@@ -90,9 +90,10 @@ class Template(BaseModel):
             if not isinstance(value, str):
                 raise ValueError(f"template {self.id}: slot {name} must be a string, "
                                  f"got {type(value).__name__}")
-            if SLOT.search(value):
+            placeholder = SLOT.search(value)
+            if placeholder:
                 raise ValueError(f"template {self.id}: slot {name}: values are inserted "
-                                 f"verbatim, so {SLOT.search(value)[0]} would stay unexpanded")
+                                 f"verbatim, so {placeholder[0]} would stay unexpanded")
             if kinds[name] != "text" and slot_kind(value) != kinds[name]:
                 raise ValueError(f"template {self.id}: slot {name} needs a {kinds[name]} "
                                  f"(default {self.slots[name]!r}), got {value!r}")
@@ -161,7 +162,7 @@ def _template_problems(template: Template) -> list[str]:
                         f"template's {template.domain!r}")
     if problems:
         return problems
-    sent = {_STEP_CHANNELS[s.get("type")] for s in template.workflow.get("steps", [])
+    sent = {_STEP_CHANNELS[str(s.get("type"))] for s in template.workflow.get("steps", [])
             if isinstance(s, dict) and s.get("type") in _STEP_CHANNELS}
     declared = set(template.channels) & set(_STEP_CHANNELS.values())
     if sent != declared:

@@ -1,15 +1,18 @@
-"""Helpers for integration tests: tenant-scoped sample events and row counts."""
+"""Helpers for integration tests: tenant-scoped sample events, the ids in each store."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 
 from connectors.samples.conversations import SampleMessage, generate_conversations, sample_to_event
 from projections.metrics_reader import open_metrics_reader
 from runtime.settings import Settings
+from schemas import topics
+from schemas.dead_letters import derived_id
 from schemas.events import ConversationMessageRaw
 
 
@@ -24,18 +27,46 @@ def tenant_samples(prefix: str, count: int, tenants: int = 3,
     return events, samples
 
 
-def pg_counts(settings: Settings, prefix: str) -> tuple[int, int]:
-    """(rows, distinct ids) in ai_conversations for tenants starting with `prefix`."""
+def expected_redacted_ids(events: list[ConversationMessageRaw]) -> set[str]:
+    """The ids the redaction step derives from `events` (one per raw event)."""
+    return {derived_id(e.event_id, topics.PII_STEP) for e in events}
+
+
+def pg_ids(settings: Settings, prefix: str) -> set[str]:
+    """Event ids in ai_conversations for tenants starting with `prefix`."""
     with psycopg.connect(settings.resolved_database_url()) as conn:
-        return conn.execute(
-            "SELECT count(*), count(DISTINCT id) FROM ai_conversations WHERE tenant_id LIKE %s",
-            (f"{prefix}-%",)).fetchone()
+        rows = conn.execute("SELECT id::text FROM ai_conversations WHERE tenant_id LIKE %s",
+                            (f"{prefix}-%",)).fetchall()
+    return {r[0] for r in rows}
 
 
-def ch_counts(settings: Settings, prefix: str, step: str = "pii_redaction") -> tuple[int, int]:
-    """(rows after FINAL, distinct event ids) in step_metrics for tenants with `prefix`."""
+def pg_count(settings: Settings, prefix: str) -> int:
+    """Rows in ai_conversations for tenants starting with `prefix`."""
+    return len(pg_ids(settings, prefix))
+
+
+def ch_rows(settings: Settings, prefix: str, step: str = "pii_redaction"
+            ) -> tuple[int, set[str]]:
+    """(rows as physically stored, WITHOUT FINAL; the set of event ids) in step_metrics for
+    tenants with `prefix`. A broken insert-deduplication token shows as rows > len(ids)
+    (until a background merge happens to collapse them)."""
+    where = f"tenant_id LIKE '{prefix}-%' AND step = '{step}'"
     with open_metrics_reader(settings) as r:
-        row = r.query(f"SELECT count() AS n, uniqExact(event_id) AS u FROM "
-                      f"{r.database}.step_metrics FINAL WHERE tenant_id LIKE '{prefix}-%' "
-                      f"AND step = '{step}'")[0]
-    return int(row["n"]), int(row["u"])
+        n = int(r.query(f"SELECT count() AS n FROM {r.database}.step_metrics "
+                        f"WHERE {where}")[0]["n"])
+        ids = {row["event_id"] for row in r.query(
+            f"SELECT DISTINCT event_id FROM {r.database}.step_metrics WHERE {where}")}
+    return n, ids
+
+
+def first_output_after(settings: Settings, prefix: str, after: datetime,
+                       step: str = "pii_redaction") -> datetime | None:
+    """When the step first processed an event of `prefix` after `after` (step_metrics)."""
+    ts = f"{after.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"[:-3]
+    with open_metrics_reader(settings) as r:
+        rows = r.query(f"SELECT toUnixTimestamp64Milli(min(processed_at)) AS t, count() AS n "
+                       f"FROM {r.database}.step_metrics WHERE tenant_id LIKE '{prefix}-%' "
+                       f"AND step = '{step}' AND processed_at > '{ts}'")
+    if not rows or not int(rows[0]["n"]):
+        return None
+    return datetime.fromtimestamp(int(rows[0]["t"]) / 1000.0, UTC)

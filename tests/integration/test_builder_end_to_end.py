@@ -4,21 +4,22 @@ published workflow validates; model usage lands in ai_model_usage."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
-from confluent_kafka import Producer
-
+from compose import processes as supervisor
 from connectors.kafka_io import read_topic
 from processors.workflows.validator import validate_workflow
 from projections.metrics_reader import open_metrics_reader
+from runtime import kafka_clients
 from schemas import serde, topics
-from schemas.events import DeadLetter, WorkflowRequest, utcnow
+from schemas.events import DeadLetter, GeneratedWorkflow, WorkflowRequest, utcnow
 
-from .conftest import wait_for
+from .conftest import restart, wait_for
 
 
 def _send(settings, req: WorkflowRequest | bytes, key: str) -> None:
-    p = Producer({"bootstrap.servers": settings.kafka_servers})
+    p = kafka_clients.producer(settings)
     value = req if isinstance(req, bytes) else serde.encode(req)
     p.produce(topics.WORKFLOW_REQUESTS.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
@@ -116,3 +117,47 @@ def test_rejections_go_to_the_dead_letter_topic(pipeline, pg):
     assert undecodable[0].payload.endswith(b"not avro")
     assert not _workflow(pg, tenant)
     assert undecodable[0].error_kind == "undecodable" and undecodable[0].error
+
+
+def _published(settings, tenant: str) -> list[GeneratedWorkflow]:
+    """The workflows the build step published for `tenant`, in topic order."""
+    return [ev for m in read_topic(settings, topics.WORKFLOWS_GENERATED.name(
+        settings.topic_prefix)) if (ev := serde.decode(m.value(), GeneratedWorkflow)).tenant_id
+        == tenant]
+
+
+def test_two_edits_right_after_the_create_each_get_a_version(pipeline, pg):
+    """The defect: two modify requests for one workflow in one batch both read v1 and both
+    emitted v2 (the projection kept the first: an edit lost silently), and a modify that
+    arrived before the Postgres projection had caught up was rejected as unknown. With the
+    projections stopped, Postgres cannot know the workflow at all."""
+    settings = pipeline
+    tenant = f"dealer-v{uuid.uuid4().hex[:6]}"
+    conv = f"conv-{uuid.uuid4().hex[:8]}"
+    print(supervisor.stop(settings, "projections"))
+    try:
+        _send(settings, _request(tenant, conv, "Text customers 3 days before their service "
+                                 "appointment and email a coupon if they don't confirm"), conv)
+        [created] = wait_for(lambda: _published(settings, tenant), 300, "the created workflow")
+        assert created.version == 1
+        wf_id = created.workflow_id
+        _send(settings, _request(tenant, conv, "Change the reminder to go out 5 days before "
+                                 "instead", workflow_id=wf_id), conv)
+        _send(settings, _request(tenant, conv, "Also notify the service manager if they "
+                                 "don't confirm", workflow_id=wf_id), conv)
+        found = wait_for(lambda: (lambda w: w if len(w) >= 3 else None)(
+            _published(settings, tenant)), 300, "both edits published")
+    finally:
+        restart(settings, "projections")
+    assert [w.version for w in found] == [1, 2, 3]
+    assert {w.workflow_id for w in found} == {wf_id}
+    assert not _dead_letters(settings, "workflow_build", tenant)
+    v3 = json.loads(found[2].definition_json)
+    assert any(s["params"].get("offset") == "-P5D" for s in v3["steps"])  # edit 1 kept
+    assert "notify_staff" in {s["type"] for s in v3["steps"]}  # edit 2 on top of it
+    rows = wait_for(lambda: [r for r in _workflow(pg, tenant) if r[1] == 3], 120,
+                    "version 3 in Postgres")
+    assert rows[0][2] == v3
+    versions = pg.execute("SELECT version FROM generated_workflow_versions WHERE tenant_id = %s "
+                          "ORDER BY version", (tenant,)).fetchall()
+    assert [v for (v,) in versions] == [1, 2, 3]

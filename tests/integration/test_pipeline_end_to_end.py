@@ -12,7 +12,13 @@ from projections.metrics_reader import open_metrics_reader
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, utcnow
 from tests.integration.conftest import wait_for
-from tests.integration.helpers import ch_counts, pg_counts, tenant_samples
+from tests.integration.helpers import (
+    ch_rows,
+    expected_redacted_ids,
+    pg_count,
+    pg_ids,
+    tenant_samples,
+)
 
 N = 400
 
@@ -28,10 +34,11 @@ def test_events_are_redacted_and_projected_exactly_once(pipeline, pg):
     report = produce(pipeline, topics.CONVERSATIONS_RAW, events)
     assert report.sent == N and not report.rejected
 
-    wait_for(lambda: pg_counts(pipeline, prefix)[0] >= N, 180, "Postgres rows")
-    wait_for(lambda: ch_counts(pipeline, prefix)[0] >= N, 60, "ClickHouse rows")
-    assert pg_counts(pipeline, prefix) == (N, N)
-    assert ch_counts(pipeline, prefix) == (N, N)
+    expected = expected_redacted_ids(events)
+    wait_for(lambda: pg_ids(pipeline, prefix) == expected, 180, "every Postgres row")
+    wait_for(lambda: ch_rows(pipeline, prefix)[1] == expected, 60, "every ClickHouse row")
+    rows_stored, _ = ch_rows(pipeline, prefix)
+    assert rows_stored == N, f"{rows_stored} ClickHouse rows (no FINAL) for {N} events"
 
     # every source event is in Postgres exactly once, tenant and conversation preserved
     rows = pg.execute(
@@ -61,10 +68,10 @@ def test_events_are_redacted_and_projected_exactly_once(pipeline, pg):
     assert _leaks(mine, structured) == []
 
     with open_metrics_reader(pipeline) as r:
-        ch_rows = r.query(f"SELECT * FROM {r.database}.step_metrics "
+        metric_rows = r.query(f"SELECT * FROM {r.database}.step_metrics "
                           f"WHERE tenant_id LIKE '{prefix}-%'")
-    ch_text = json.dumps(ch_rows)
-    assert sum(sum(row["entities"].values()) for row in ch_rows) > N  # entity counts recorded
+    ch_text = json.dumps(metric_rows)
+    assert sum(sum(row["entities"].values()) for row in metric_rows) > N  # entity counts recorded
     assert _leaks(ch_text, pii) == []
 
     logs = "".join(p.read_text(errors="replace") for p in pipeline.logs_dir.glob("*.log"))
@@ -75,7 +82,7 @@ def test_tenant_isolation_by_row_level_security(pipeline, pg):
     prefix = f"rls{uuid.uuid4().hex[:6]}"
     events, _ = tenant_samples(prefix, 60, tenants=2, seed=3)
     produce(pipeline, topics.CONVERSATIONS_RAW, events)
-    wait_for(lambda: pg_counts(pipeline, prefix)[0] >= 60, 120, "Postgres rows")
+    wait_for(lambda: pg_count(pipeline, prefix) >= 60, 120, "Postgres rows")
     tenant = events[0].tenant_id
     expected = sum(1 for e in events if e.tenant_id == tenant)
     with pg.transaction():
@@ -102,7 +109,7 @@ def test_pseudonyms_are_consistent_within_a_conversation_across_messages(pipelin
                                    occurred_at=utcnow(), conversation_id=f"{prefix}-other",
                                    text="This is Jane Smith, 512-555-0199.")
     produce(pipeline, topics.CONVERSATIONS_RAW, [*events, other])
-    wait_for(lambda: pg_counts(pipeline, prefix)[0] >= 4, 120, "Postgres rows")
+    wait_for(lambda: pg_count(pipeline, prefix) >= 4, 120, "Postgres rows")
     rows = dict(pg.execute(
         "SELECT metadata->>'source_event_id', content FROM ai_conversations "
         "WHERE tenant_id = %s", (tenant,)).fetchall())

@@ -68,3 +68,27 @@ def test_check_text_rejects_empty_and_oversized():
     with pytest.raises(StepInputError) as e:
         check_text("x" * 11, 10)
     assert e.value.kind == "oversized"
+
+
+def test_every_topic_key_names_an_attribute_of_its_event() -> None:
+    """Ingest keys a record by `getattr(event, spec.key)`: a key that is not an attribute of
+    the topic's model would crash produce (or key every record alike)."""
+    for spec in topics.CATALOG:
+        assert spec.key in spec.model.model_fields or isinstance(
+            getattr(spec.model, spec.key, None), property), (spec.suffix, spec.key)
+
+
+def test_analyses_of_one_workflow_share_a_key() -> None:
+    from schemas.events import RequirementAnalysis, utcnow
+    from schemas.ids import NEW_WORKFLOW, derived_id
+
+    def analysis(event_id: str, intent: str, workflow_id: str | None) -> RequirementAnalysis:
+        return RequirementAnalysis(event_id=event_id, tenant_id="t", occurred_at=utcnow(),
+                                   request_event_id="r", intent=intent, domain="service",
+                                   workflow_id=workflow_id)
+
+    a = analysis("a1", "modify_workflow", "wf-1")
+    b = analysis("a2", "optimize_workflow", "wf-1")
+    assert a.target_workflow_id == b.target_workflow_id == "wf-1"
+    created = analysis("a3", "create_workflow", None)
+    assert created.target_workflow_id == derived_id("a3", NEW_WORKFLOW)

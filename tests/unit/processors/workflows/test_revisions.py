@@ -9,16 +9,12 @@ import copy
 import jsonpatch
 import pytest
 
-from processors.workflows.revisions import (
-    Diagnosis,
-    Revision,
-    canonical,
-    diagnose,
-    iso_duration,
-    modify,
-    optimize,
-)
+from processors.workflows.diagnosis import diagnose
+from processors.workflows.modify import modify
+from processors.workflows.optimize import optimize
+from processors.workflows.revision_models import Diagnosis, Revision, canonical
 from processors.workflows.validator import parse_duration, validate_workflow
+from processors.workflows.wait_timing import iso_duration
 from tests.unit.processors.workflows.test_interfaces import lead_followup, service_reminder
 
 
