@@ -16,6 +16,7 @@ from psycopg.conninfo import make_conninfo
 from bench.projection_input import BATCH, timed_batches
 from bench.table import log, row
 from projections.postgres_sink import COLUMNS, PostgresConversationSink
+from runtime.postgres import scalar
 from runtime.settings import Settings
 from schemas import serde
 from schemas.events import ConversationMessageRedacted
@@ -53,7 +54,7 @@ def postgres_rows(settings: Settings, batches: list[list[Message]]) -> list[dict
 
             base_s = timed_batches(row_batches, copy_plain)
         ours_s = timed_batches(batches, sink.write)
-        (stored,) = sink.conn.execute("SELECT count(*) FROM ai_conversations").fetchone() or (0,)
+        stored = scalar(sink.conn, "SELECT count(*) FROM ai_conversations")
         if stored != n:
             raise RuntimeError(f"postgres sink stored {stored} of {n} rows")
     finally:

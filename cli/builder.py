@@ -197,6 +197,7 @@ def _recorded_spend(settings: Settings) -> list[dict[str, Any]] | str:
 def _worker_state(settings: Settings) -> tuple[GatewayState | None, str]:
     """The worker's live gateway state (or None) and a line saying where it came from."""
     from processors.llm.state import StateUnreadable, freshness, read_state, state_path
+    from runtime.readiness import pid_alive
 
     path = state_path(settings.home)
     try:
@@ -205,7 +206,7 @@ def _worker_state(settings: Settings) -> tuple[GatewayState | None, str]:
         return None, f"worker state unreadable ({exc})"
     if state is None:
         return None, f"worker not running (no gateway snapshot at {path})"
-    fresh = freshness(state)
+    fresh = freshness(state, pid_alive)
     if not fresh.live:
         return None, f"worker not running or not publishing: snapshot {path} {fresh.reason}"
     return state, (f"live state of the worker (pid {state.pid}, snapshot "

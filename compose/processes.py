@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,9 @@ def start(settings: Settings, name: str, env: dict[str, str] | None = None) -> i
     ready_file(settings, name).unlink(missing_ok=True)
     log = open(settings.logs_dir / f"{name}.log", "ab")
     full_env = dict(os.environ, AUTERITY_HOME=str(settings.home), **(env or {}))
+    if name == "worker":  # the one worker this supervisor runs: static group membership
+        full_env.setdefault("AUTERITY_WORKER_INSTANCE",
+                            f"{socket.gethostname()}-{settings.app_id}-worker-1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", name], stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True, env=full_env)

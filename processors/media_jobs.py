@@ -6,7 +6,10 @@ leave the worker process — every text in a job's result (except `restricted`) 
 through `redact_pieces`, and extracted PII field values that the recognizers missed are
 replaced by their pseudonym labels as well.
 
-Jobs are module-level functions of picklable arguments (spawn-safe).
+Jobs are module-level functions of picklable arguments (spawn-safe). They import the OCR,
+PII and voice modules inside their bodies on purpose: the worker's main process imports this
+module only to name the jobs, and loading presidio, Whisper and Tesseract there would cost
+memory, and the OCR engine's OMP_THREAD_LIMIT=1 would cap llama.cpp's threads in it.
 """
 
 from __future__ import annotations

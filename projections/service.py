@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from projections import metrics_http
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
@@ -26,6 +27,7 @@ from projections.postgres_sink import PostgresConversationSink, PostgresProjecti
 from projections.postgres_targets import TargetedProjection
 from projections.runner import ProjectionRunner, run_until_signalled
 from projections.usage_sink import ModelUsageSink
+from runtime.kafka_clients import ensure_topics
 from runtime.readiness import mark_ready
 from runtime.settings import Settings
 from schemas import topics
@@ -74,9 +76,6 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
 
 
 def run_projections(settings: Settings) -> None:
-    from projections import metrics_http
-    from runtime.kafka_clients import ensure_topics
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     ensure_topics(settings)
     store = open_store(settings)

@@ -6,7 +6,6 @@ Every variable has a default that works on a fresh machine with the embedded loc
 from __future__ import annotations
 
 import os
-import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,9 +38,10 @@ class Settings(BaseSettings):
     topic_prefix: str = "auterity."
     app_id: str = "auterity-pipeline"
     worker_instance: str | None = Field(
-        default=None, description="this worker's static group membership id; unset = "
-        "<hostname>-<app id>. Give each worker process its own (two live workers with one id "
-        "fence each other out).")
+        default=None, description="this worker's static group membership id (a worker "
+        "restarted after a crash takes its partitions back at once); unset = dynamic "
+        "membership. The supervisor (`auterity run`, the demo) sets one per worker it runs. "
+        "Two live workers with one id fence each other out.")
     worker_session_timeout_s: float = Field(
         default=10.0, description="the broker moves a dead worker's partitions after this")
     pseudonym_key: str | None = Field(default=None, description="HMAC key for pseudonym memory")
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_message_bytes: int = 8 * 1024 * 1024
     redaction_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     redaction_batch: int = 32
+    redaction_timeout_s: float = Field(
+        default=300.0, description="a redaction chunk taking longer is retried alone, then "
+        "dead-lettered as `timeout`")
     projection_batch: int = 2000
     # documents and calls (issue 4)
     blob_dir: Path | None = Field(
@@ -67,12 +70,6 @@ class Settings(BaseSettings):
     @property
     def kafka_servers(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def worker_instance_id(self) -> str:
-        """The static membership id: a restarted worker takes its partitions back at once
-        instead of waiting for the dead member's session to expire."""
-        return self.worker_instance or f"{socket.gethostname()}-{self.app_id}"
 
     @property
     def pg_dir(self) -> Path:

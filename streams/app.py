@@ -54,7 +54,7 @@ def new_faust_app(settings: Settings) -> faust.App:
         # Static membership + a short session: a worker restarted after a crash (kill -9)
         # rejoins as the same member and resumes its partitions at once; a worker that is
         # gone for good hands them over after the session timeout, not Faust's 60 s default.
-        consumer_group_instance_id=settings.worker_instance_id,
+        consumer_group_instance_id=settings.worker_instance,
         broker_session_timeout=settings.worker_session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.worker_session_timeout_s / 4),
         broker_commit_interval=1.0,

@@ -119,11 +119,16 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
         key = an.target_workflow_id.encode()
         records = VersionRecords.load(versions[key])
         mine = records.of(an.tenant_id)
+        first_answer = mine.replayed(an.event_id)
+        if first_answer is not None:  # a redelivery: the same event again, not a new edit
+            return [(workflows, key, first_answer)]
         existing, replayed = mine.base_for(an.event_id)
         revision = bool(an.workflow_id and an.intent != "create_workflow")
         if existing is None and replayed is None and revision and an.workflow_id:
             # a workflow this step never built (made before the table, or elsewhere)
             existing = await asyncio.to_thread(workflow_lookup, an.tenant_id, an.workflow_id)
+            if existing is not None:
+                mine.remember(existing)
         workflow_id = an.workflow_id if existing else derived_id(an.event_id, NEW_WORKFLOW)
         try:
             outcome = await asyncio.to_thread(
@@ -140,8 +145,6 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
         if existing is not None and outcome.operation == "debug" and not outcome.diff:
             version = int(existing.get("version", 1)) + 1  # record the diagnosis
             wf = {**wf, "version": version}
-        mine.record(an.event_id, wf)
-        versions[key] = records.dump()
         out = GeneratedWorkflow(
             event_id=derived_id(an.event_id, BUILD_STEP), tenant_id=an.tenant_id,
             occurred_at=an.occurred_at, workflow_id=wf["id"], analysis_event_id=an.event_id,
@@ -153,7 +156,10 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
             conversation_id=an.conversation_id, version=version,
             operation=outcome.operation, diff_json=json.dumps(outcome.diff),
             diagnosis_json=json.dumps(outcome.diagnosis))
-        return [(workflows, out.workflow_id.encode(), serde.encode(out))]
+        encoded = serde.encode(out)
+        mine.record(an.event_id, wf, encoded)
+        versions[key] = records.dump()
+        return [(workflows, out.workflow_id.encode(), encoded)]
 
     async def on_workflow(ev: Any) -> list[Send]:
         gw = serde.decode(ev.message.value, GeneratedWorkflow)

@@ -42,7 +42,7 @@ from schemas.events import (
     RestrictedFields,
     TranscriptSegment,
 )
-from streams.process_pool import StepPool
+from streams.process_pool import StepPool, shut_down_with
 from streams.step_loop import Send, step_agent
 from streams.usage_sink import KafkaUsageSink
 
@@ -67,6 +67,7 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
     key = settings.resolved_pseudonym_key()
     pool = StepPool("media", settings.media_workers, settings.media_timeout_s,
                     timeout_setting="(AUTERITY_MEDIA_TIMEOUT_S)")
+    shut_down_with(app, pool)
 
     @app.task
     async def _warm_up_media() -> None:

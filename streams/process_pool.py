@@ -7,7 +7,11 @@ Invariants:
 - a job that outlives `timeout_s` fails with StepRejected(`timeout`), and one that kills its
   worker twice fails with StepRejected(`worker_crashed`); either way the pool is replaced, so
   one bad input cannot wedge the step. A job that was merely in flight when another job broke
-  the pool is retried once on the new pool, so it does not pay for its neighbour;
+  the pool is retried once on the new pool, ALONE (no other job runs while a retry does), so
+  a poison input breaks only its own retry and never costs its neighbour a dead letter;
+- `shutdown` kills the workers at once: a stopping worker process does not wait on a job.
+  A job in flight (or asked for) after it is cancelled, never failed: its record is not
+  dead-lettered and, unacknowledged, is redelivered to whoever takes the partition;
 - pool workers die with the process that started them, even on `kill -9` of the parent: each
   worker asks the kernel for SIGKILL when its parent dies (Linux `PR_SET_PDEATHSIG`) and a
   watchdog thread exits it if the parent is gone anyway (non-Linux, or the parent died before
@@ -43,6 +47,10 @@ class StepPool:
         self._init = initializer
         self._initargs = tuple(initargs)
         self._pool = self._new()
+        self._running = 0
+        self._exclusive = False
+        self._turns = asyncio.Condition()
+        self._closed = False
 
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -62,10 +70,29 @@ class StepPool:
         return [p.pid for p in (getattr(self._pool, "_processes", None) or {}).values()
                 if p.pid is not None]
 
+    async def _enter(self, alone: bool) -> None:
+        async with self._turns:
+            await self._turns.wait_for(lambda: not self._exclusive)
+            if alone:
+                self._exclusive = True
+                await self._turns.wait_for(lambda: self._running == 0)
+            self._running += 1
+
+    async def _leave(self, alone: bool) -> None:
+        async with self._turns:
+            self._running -= 1
+            if alone:
+                self._exclusive = False
+            self._turns.notify_all()
+
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` in a worker; StepRejected on timeout or a repeated crash."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
+            if self._closed:
+                raise asyncio.CancelledError(f"{self.name} pool is shut down")
+            alone = attempt == 2  # a retry after a broken pool runs by itself
+            await self._enter(alone)
             pool = self._pool
             try:
                 return await asyncio.wait_for(loop.run_in_executor(pool, fn, *args),
@@ -76,12 +103,16 @@ class StepPool:
                 raise StepRejected("timeout",
                                    f"{fn.__name__} took longer than {limit}") from None
             except BrokenProcessPool as exc:
+                if self._closed:
+                    raise asyncio.CancelledError(f"{self.name} pool is shut down") from exc
                 self._replace(pool)
                 if attempt == 2:
                     raise StepRejected("worker_crashed", f"{fn.__name__}: the worker process "
                                        f"died twice on this input ({exc})") from None
-                log.warning("%s: the pool broke under %s; retrying once", self.name,
+                log.warning("%s: the pool broke under %s; retrying once, alone", self.name,
                             fn.__name__)
+            finally:
+                await self._leave(alone)
         raise AssertionError("unreachable")
 
     async def warm_up(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -89,4 +120,19 @@ class StepPool:
         await asyncio.gather(*(self.run(fn, *args) for _ in range(self.workers)))
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop now: cancel queued jobs and kill the workers (a job in flight is abandoned;
+        its record was not acknowledged, so it is redelivered)."""
+        self._closed = True
+        pool = self._pool
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shut_down_with(app: Any, pool: StepPool) -> None:
+    """Shut `pool` down when the Faust `app` stops (before its producer is flushed)."""
+
+    @app.on_before_shutdown.connect
+    async def _stop_pool(sender: Any, **kwargs: Any) -> None:
+        log.info("%s pool: shutting down", pool.name)
+        pool.shutdown()

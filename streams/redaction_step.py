@@ -32,7 +32,7 @@ from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.dead_letters import derived_id
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
-from streams.process_pool import StepPool
+from streams.process_pool import StepPool, shut_down_with
 from streams.step_loop import Outcome, step_agent
 
 log = logging.getLogger("auterity.redaction")
@@ -62,7 +62,9 @@ def wire(app: faust.App, settings: Settings) -> None:
     books = app.Table("pseudonym-books", default=bytes, key_type=bytes, value_type=bytes,
                       partitions=topics.CONVERSATIONS_RAW.partitions, use_partitioner=True)
     key = settings.resolved_pseudonym_key()
-    pool = StepPool("redaction", settings.redaction_workers, settings.media_timeout_s)
+    pool = StepPool("redaction", settings.redaction_workers, settings.redaction_timeout_s,
+                    timeout_setting="(AUTERITY_REDACTION_TIMEOUT_S)")
+    shut_down_with(app, pool)
 
     @app.task
     async def _warm_up() -> None:

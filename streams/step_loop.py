@@ -14,7 +14,8 @@ Invariants:
   DecodeError kinds, or `step_failed` for an unexpected exception): nothing is dropped;
 - outputs of a batch are sent in the order of its records, whatever order concurrent
   handlers finish in;
-- the position is stored only after every output and dead letter of the batch is acked;
+- the position is stored only after every output and dead letter of the batch is acked,
+  and every table write the batch made (the changelog records, via the app's producer);
   if publishing fails the process exits uncommitted (Faust acks a take_events batch even
   when the body raises, so the body must never raise), and the batch is redelivered;
 - a step reading a raw-PII topic never logs an error's text (it may quote the input): the
@@ -116,23 +117,7 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
 
     async def whole_batch(events: list[Any]) -> list[Outcome]:
         assert batch_handler is not None
-        try:
-            outcomes = await batch_handler(events)
-            if len(outcomes) != len(events):
-                raise RuntimeError(f"{step}: {len(outcomes)} outcomes for {len(events)} records")
-            return outcomes
-        except Exception as exc:  # noqa: BLE001 - isolate the failing record(s) below
-            log.error("%s: a batch of %d failed (%s); retrying record by record", step,
-                      len(events), type(exc).__name__)
-        outcomes = []
-        for ev in events:
-            try:
-                outcomes.extend((await batch_handler([ev]))[:1])
-            except Exception as exc:  # noqa: BLE001 - the record becomes a dead letter
-                if error_kind(exc) is None:
-                    unexpected(ev, exc)
-                outcomes.append(exc)
-        return outcomes
+        return await run_with_fallback(batch_handler, events, step, unexpected)
 
     run_batch = per_record if handler is not None else whole_batch
 
@@ -154,12 +139,43 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
                 await asyncio.gather(*futures)
                 if after_batch is not None:
                     await after_batch()
+                # the steps' table writes (pseudonym books, workflow versions) go to their
+                # changelogs through the app's producer: acked before the position moves
+                await app.producer.flush()
                 await progress.store(events)
             except Exception:  # noqa: BLE001 - see the module docstring
                 log.critical("%s cannot publish a batch; exiting uncommitted", step)
                 os._exit(70)
 
     return app.agent(source, name=step.replace("_", "-"))(agent)
+
+
+async def run_with_fallback(batch_handler: BatchHandler, events: list[Any], step: str,
+                            unexpected: Callable[[Any, BaseException], None]
+                            ) -> list[Outcome]:
+    """One outcome per event, in order: the batch handler's, or, if it fails as a whole (or
+    miscounts), its outcome on each event alone; an event that fails alone gets its
+    exception as outcome (a dead letter). `unexpected` is told of failures without a kind."""
+    try:
+        outcomes = await batch_handler(events)
+        if len(outcomes) != len(events):
+            raise RuntimeError(f"{step}: {len(outcomes)} outcomes for {len(events)} records")
+        return outcomes
+    except Exception as exc:  # noqa: BLE001 - isolate the failing record(s) below
+        log.error("%s: a batch of %d failed (%s); retrying record by record", step,
+                  len(events), type(exc).__name__)
+    alone: list[Outcome] = []
+    for ev in events:
+        try:
+            one = await batch_handler([ev])
+            if len(one) != 1:
+                raise RuntimeError(f"{step}: {len(one)} outcomes for 1 record")
+            alone.append(one[0])
+        except Exception as exc:  # noqa: BLE001 - the record becomes a dead letter
+            if error_kind(exc) is None:
+                unexpected(ev, exc)
+            alone.append(exc)
+    return alone
 
 
 def _tenant(payload: bytes | None) -> str | None:

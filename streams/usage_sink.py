@@ -8,11 +8,15 @@ crash; a redelivered batch may repeat them, and the projection dedups by event i
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 from runtime import kafka_clients
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import ModelUsage
+
+log = logging.getLogger("auterity.usage")
 
 
 class KafkaUsageSink:
@@ -21,15 +25,25 @@ class KafkaUsageSink:
     def __init__(self, settings: Settings) -> None:
         self.producer = kafka_clients.producer(settings)
         self.topic = topics.MODEL_USAGE.name(settings.topic_prefix)
+        self._failed: list[str] = []
+
+    def _delivered(self, err: Any, msg: Any) -> None:
+        if err is not None:
+            self._failed.append(str(err))
 
     def __call__(self, event: ModelUsage) -> None:
         self.producer.produce(self.topic, key=event.tenant_id.encode(),
-                              value=serde.encode(event))
+                              value=serde.encode(event), on_delivery=self._delivered)
         self.producer.poll(0)
 
     def flush(self, timeout: float = 30.0) -> int:
-        """Wait for the broker's acks; the number of events still unacknowledged."""
-        return self.producer.flush(timeout)
+        """Wait for the broker's acks; the number of events still unacknowledged or refused
+        (a refused delivery counts once, then is forgotten)."""
+        left = self.producer.flush(timeout)
+        failed, self._failed = self._failed, []
+        if failed:
+            log.error("%d model-usage event(s) refused by Kafka: %s", len(failed), failed[0])
+        return left + len(failed)
 
     async def flush_or_raise(self, timeout: float = 30.0) -> None:
         """`flush` off the event loop; RuntimeError if any event stays unacknowledged (a step

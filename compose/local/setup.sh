@@ -33,7 +33,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
   # llama-cpp-python has no binary wheel for this platform on PyPI: build it once (about
   # 5 minutes on 2 cores) into a wheel cache that later installs and fresh clones reuse.
   # Built for portable AVX2, not -march=native: a native build on these machines' CPUs
-  # (which report AMX tiles) segfaults in llama_decode on the first token.
+  # (AVX-512 and AMX) segfaults in llama_decode on any multi-token prompt.
   llama_cmake="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
   wheels="${AUTERITY_WHEEL_CACHE:-$HOME/.cache/auterity/wheels}/llama-avx2"
   llama=$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
@@ -44,5 +44,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
       "llama-cpp-python==$llama"
   fi
   .venv/bin/pip install -q --find-links "$wheels" -e ".[dev]"
+  # an existing .venv may hold an earlier (native, crashing) build of the same version
+  .venv/bin/pip install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-"$llama"-*.whl
   echo "$want" > "$stamp"
 fi

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from processors.analysis.entities import extract_entities, split_requirements
 from processors.analysis.intent import INTENTS, classify_intent
 from processors.analysis.rules import classify_domain, extract_channels, extract_timing
+from processors.llm.errors import LlmError
 
 DOMAINS = ("sales", "service", "parts", "finance", "marketing")
 OPERATION = "analyze_requirements"
@@ -95,8 +96,6 @@ def analyze(text: str, gateway: Any | None = None, *, tenant_id: str = "local",
     result = rules_analysis(text)
     if gateway is None or result.intent == "none":
         return result
-    from processors.llm.gateway import LlmError
-
     try:
         answer = gateway.complete_json(
             operation=OPERATION, tenant_id=tenant_id, user_id=user_id, schema=MODEL_SCHEMA,

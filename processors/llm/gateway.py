@@ -48,6 +48,7 @@ from litellm.router_utils.router_callbacks.track_deployment_metrics import (
 from processors.llm import local_provider
 from processors.llm.cache import ResponseCache, cache_key
 from processors.llm.config import ModelSpec, RouterConfig, load_config
+from processors.llm.errors import BudgetExceeded, LlmError, ModelOutputError, NoModelAvailable
 from processors.llm.spend import SpendLedger
 from processors.llm.state import DeploymentState, GatewayState, TenantSpend
 from processors.llm.usage import UsageSink, usage_event
@@ -57,22 +58,6 @@ log = logging.getLogger("auterity.llm.gateway")
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
-
-
-class LlmError(RuntimeError):
-    """A model call could not produce a valid answer."""
-
-
-class BudgetExceeded(LlmError):
-    """The tenant's daily budget does not allow this call and no free model can take it."""
-
-
-class NoModelAvailable(LlmError):
-    """No configured model is available for the operation."""
-
-
-class ModelOutputError(LlmError):
-    """The model answered, but not with JSON matching the requested schema."""
 
 
 @dataclass
@@ -133,7 +118,7 @@ def schema_validator(schema: dict[str, Any]) -> Any:
     return found
 
 
-def _estimate_tokens(messages: list[dict[str, Any]]) -> int:
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 8
 
 
@@ -245,7 +230,7 @@ class LlmGateway:
         events: list[ModelUsage] = []
         base = {"tenant_id": tenant_id, "user_id": user_id, "operation": operation}
         max_tokens = max_tokens or self.config.policy(operation).max_tokens
-        est_in = _estimate_tokens(messages)
+        est_in = estimate_tokens(messages)
         if self.router is None:
             raise NoModelAvailable("no configured model is available")
         spec = self.select_model(operation, est_in, max_tokens)

@@ -101,27 +101,19 @@ def read_state(path: Path) -> GatewayState | None:
         raise StateUnreadable(f"{path} is not a gateway snapshot: {exc}") from exc
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
-
-
 class Freshness(BaseModel):
     live: bool
     age_s: float
     reason: str
 
 
-def freshness(state: GatewayState, max_age_s: float = 4 * DEFAULT_INTERVAL_S,
+def freshness(state: GatewayState, pid_alive: Callable[[int], bool],
+              max_age_s: float = 4 * DEFAULT_INTERVAL_S,
               now: datetime | None = None) -> Freshness:
-    """Whether `state` describes a running process: its writer is alive and it is recent."""
+    """Whether `state` describes a running process: its writer is alive (`pid_alive`, e.g.
+    runtime.readiness.pid_alive) and it is recent."""
     age = ((now or datetime.now(UTC)) - state.written_at).total_seconds()
-    if not _pid_alive(state.pid):
+    if not pid_alive(state.pid):
         return Freshness(live=False, age_s=age,
                          reason=f"the worker that wrote it (pid {state.pid}) is not running")
     if age > max_age_s:

@@ -39,6 +39,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
+from processors.llm.errors import LlmError
 from processors.voice.deadlines import resolve_deadline
 from processors.voice.language import is_question, label_of, parse, time_phrases
 from processors.voice.models import ActionItemOut, Priority, Segment
@@ -359,8 +360,6 @@ def model_action_items(gateway: Any, segments: Sequence[Segment], rules: list[Ac
                        ) -> tuple[list[ActionItemOut], str]:
     """Rules' items plus the model's new ones -> (items, note). Raises nothing: a failing
     model leaves the rules' items and says why in the note."""
-    from processors.llm.gateway import LlmError
-
     found = "\n".join(f"- {i.task} ({i.assignee}, {i.deadline_phrase or 'no deadline'})"
                       for i in rules) or "- none"
     user = f"Call:\n{transcript_for_prompt(segments)}\n\nAlready found:\n{found}"

@@ -8,7 +8,9 @@ Order of checks, cheapest first, so bad input is refused before it costs anythin
    recognises, or a container without an audio stream;
 4. `too_long` — the container's declared duration over `max_duration_s` (before decoding),
    and again while decoding (headers can lie): decoding stops at the limit;
-5. `corrupt_audio` — the demuxer accepted the bytes but no sample could be decoded;
+5. `corrupt_audio` — bytes with an audio file's header (`audio_magic`) of which no sample
+   could be decoded; without such a header they are `not_audio`, whatever FFmpeg's prober
+   guessed from them;
 6. `no_speech` — the decoded audio never rises above `SILENCE_DBFS` (an hour of silence is
    refused in well under a second after decoding, before VAD or whisper see it).
 
@@ -45,6 +47,10 @@ def audio_magic(head: bytes) -> str | None:
         return {b"fLaC": "FLAC", b"OggS": "Ogg"}.get(head[:4], "MP4/AIFF")
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "MP3"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "WebM/Matroska"
+    if head[:5] == b"#!AMR":
+        return "AMR"
     return None
 
 
@@ -79,10 +85,13 @@ def decode(data: bytes, *, content_type: str | None = None,
         raise StepInputError("payload_too_large",
                              f"recording is {len(data)} bytes, over the {max_bytes} byte limit")
     check_content_type(content_type)
+    magic = audio_magic(bytes(data[:16]))
+    # without an audio header, bytes ffmpeg's prober happens to accept but cannot decode are
+    # not audio; "corrupt" is kept for files that announce themselves as audio
+    undecodable = "corrupt_audio" if magic else "not_audio"
     try:
         container = av.open(io.BytesIO(bytes(data)), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, ValueError) as exc:
-        magic = audio_magic(bytes(data[:16]))
         if magic:  # an audio file's header, then nothing a demuxer can use
             raise StepInputError("corrupt_audio",
                                  f"{magic} header but the file is unreadable: {exc}") from exc
@@ -95,17 +104,17 @@ def decode(data: bytes, *, content_type: str | None = None,
         if declared is not None and declared > max_duration_s:
             raise StepInputError("too_long", f"recording is {declared:.0f} s long, over the "
                                  f"{max_duration_s:.0f} s limit")
-        pcm = _decode_stream(container, max_duration_s)
+        pcm = _decode_stream(container, max_duration_s, undecodable)
         name = container.format.name
     if pcm.size == 0:
-        raise StepInputError("corrupt_audio", f"no audio samples could be decoded ({name})")
+        raise StepInputError(undecodable, f"no audio samples could be decoded ({name})")
     samples = pcm.astype(np.float32) / 32768.0
     check_not_silent(samples)
     return DecodedAudio(samples, name)
 
 
-def _decode_stream(container: av.container.InputContainer, max_duration_s: float
-                   ) -> np.ndarray:
+def _decode_stream(container: av.container.InputContainer, max_duration_s: float,
+                   undecodable: str = "corrupt_audio") -> np.ndarray:
     """int16 mono samples at SAMPLE_RATE; raises `too_long` as soon as the limit is passed."""
     limit = int(max_duration_s * SAMPLE_RATE)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
@@ -128,7 +137,7 @@ def _decode_stream(container: av.container.InputContainer, max_duration_s: float
         take(resampler.resample(None))  # flush
     except av.FFmpegError as exc:
         if total == 0:
-            raise StepInputError("corrupt_audio", f"audio could not be decoded: {exc}") from exc
+            raise StepInputError(undecodable, f"audio could not be decoded: {exc}") from exc
         # A recording cut short mid-stream: keep what decoded (the call up to the cut).
     return np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from processors.llm.errors import LlmError
 from processors.voice.action_items import transcript_for_prompt
 from processors.voice.models import ActionItemOut, Segment
 
@@ -69,8 +70,6 @@ def summarize(segments: Sequence[Segment], items: Sequence[ActionItemOut], *,
     """(summary, source, note). Never raises for a model failure: falls back to extractive."""
     if gateway is None:
         return extractive_summary(segments, items), "extractive", None
-    from processors.llm.gateway import LlmError
-
     try:
         answer = gateway.complete_json(
             operation=OPERATION, tenant_id=tenant_id, user_id=user_id, schema=MODEL_SCHEMA,

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from processors.analysis.analyzer import Analysis
+from processors.llm.errors import LlmError
 from processors.workflows.matching import TemplateMatcher
 from processors.workflows.templates import Template, load_templates
 from processors.workflows.validator import parse_duration, validate_workflow
@@ -83,8 +84,6 @@ def _model_slots(template: Template, text: str, analysis: Analysis, gateway: Any
     names = _text_slots(template)
     if gateway is None or not names:
         return {}, None
-    from processors.llm.gateway import LlmError
-
     schema = {"type": "object", "properties": {n: {"type": "string"} for n in names},
               "required": names}
     defaults = {n: template.slots[n] for n in names}

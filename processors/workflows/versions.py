@@ -8,8 +8,10 @@ arriving right after the create is not rejected as unknown.
 
 Invariants:
 - versions only grow: `record` keeps the highest version as latest;
-- a redelivered analysis (its id is in `applied`) builds again on the definition it was
-  first built on and so yields the same version, never a second edit;
+- a redelivered analysis (its id is in `applied`) is answered with the event it produced the
+  first time (`replayed`, kept for the last `KEEP_OUTPUTS`), or, once that has been dropped,
+  built again on the definition it was first built on (the base is recorded too, even when
+  it came from the Postgres projection): the same version, never a second edit;
 - tenants never share a record: the table value for a workflow id holds one
   `WorkflowVersions` per tenant (`VersionRecords`), so another dealership naming the same
   id finds nothing of this one's (its request is then looked up for its own tenant, and
@@ -19,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -26,6 +29,7 @@ from pydantic import BaseModel, Field
 
 KEEP = 8
 KEEP_APPLIED = 32
+KEEP_OUTPUTS = 4
 
 
 class WorkflowVersions(BaseModel):
@@ -35,6 +39,8 @@ class WorkflowVersions(BaseModel):
     definitions: dict[int, dict[str, Any]] = Field(default_factory=dict)
     #: analysis event id -> the version it produced (in the order applied)
     applied: dict[str, int] = Field(default_factory=dict)
+    #: analysis event id -> the encoded event it produced (base64), for the latest few
+    outputs: dict[str, str] = Field(default_factory=dict)
 
     def base_for(self, analysis_event_id: str) -> tuple[dict[str, Any] | None, int | None]:
         """(the definition a build for this analysis starts from, the version it produced if
@@ -44,16 +50,38 @@ class WorkflowVersions(BaseModel):
             return self.definitions.get(done - 1), done
         return self.definitions.get(self.latest), None
 
-    def record(self, analysis_event_id: str, workflow: dict[str, Any]) -> None:
-        """Remember `workflow` (its `version` field) as built for `analysis_event_id`."""
+    def replayed(self, analysis_event_id: str) -> bytes | None:
+        """The event built for `analysis_event_id` the first time, if still kept."""
+        kept = self.outputs.get(analysis_event_id)
+        return base64.b64decode(kept) if kept is not None else None
+
+    def remember(self, workflow: dict[str, Any]) -> None:
+        """Keep a definition this step did not build (looked up elsewhere) as a base."""
+        version = int(workflow.get("version", 1))
+        self.definitions.setdefault(version, json.loads(json.dumps(workflow)))
+        self.latest = max(self.latest, version)
+        self._trim()
+
+    def record(self, analysis_event_id: str, workflow: dict[str, Any],
+               output: bytes) -> None:
+        """Remember `workflow` (its `version` field) and the encoded event `output` as built
+        for `analysis_event_id`."""
         version = int(workflow.get("version", 1))
         self.definitions[version] = json.loads(json.dumps(workflow))
         self.latest = max(self.latest, version)
+        self.applied.pop(analysis_event_id, None)  # re-insert: newest last
         self.applied[analysis_event_id] = version
+        self.outputs.pop(analysis_event_id, None)
+        self.outputs[analysis_event_id] = base64.b64encode(output).decode()
+        self._trim()
+
+    def _trim(self) -> None:
         for version_gone in sorted(self.definitions)[:-KEEP]:
             del self.definitions[version_gone]
         for event_gone in list(self.applied)[:-KEEP_APPLIED]:
             del self.applied[event_gone]
+        for output_gone in list(self.outputs)[:-KEEP_OUTPUTS]:
+            del self.outputs[output_gone]
 
 
 class VersionRecords(BaseModel):

@@ -69,13 +69,19 @@ def settings() -> Iterator[Settings]:
         shutil.rmtree(made, ignore_errors=True)
 
 
+#: seconds each process took from start to ready when the pipeline fixture started it
+STARTUP_S: dict[str, float] = {}
+
+
 @pytest.fixture(scope="session")
 def pipeline(settings: Settings) -> Iterator[Settings]:
     """The worker and the projections running in the background."""
+    started = time.monotonic()
     for name in supervisor.PROCESSES:
         supervisor.start(settings, name)
     for name in supervisor.PROCESSES:
         supervisor.wait_ready(settings, name)
+        STARTUP_S[name] = time.monotonic() - started
     yield settings
 
 

@@ -46,17 +46,21 @@ def pg_count(settings: Settings, prefix: str) -> int:
 
 
 def ch_rows(settings: Settings, prefix: str, step: str = "pii_redaction"
-            ) -> tuple[int, set[str]]:
-    """(rows as physically stored, WITHOUT FINAL; the set of event ids) in step_metrics for
-    tenants with `prefix`. A broken insert-deduplication token shows as rows > len(ids)
-    (until a background merge happens to collapse them)."""
+            ) -> tuple[int, int, set[str]]:
+    """(rows as physically stored, WITHOUT FINAL; distinct source records (topic, partition,
+    offset) among them; the set of event ids) in step_metrics for tenants with `prefix`.
+
+    rows > records means one consumed record was inserted twice: a broken insert-dedup token
+    (until a background merge happens to collapse it). records > ids is legitimate: a worker
+    killed mid-batch publishes some events again (same id, another offset), and the
+    ReplacingMergeTree keeps one per id under FINAL."""
     where = f"tenant_id LIKE '{prefix}-%' AND step = '{step}'"
     with open_metrics_reader(settings) as r:
-        n = int(r.query(f"SELECT count() AS n FROM {r.database}.step_metrics "
-                        f"WHERE {where}")[0]["n"])
-        ids = {row["event_id"] for row in r.query(
+        row = r.query(f"SELECT count() AS n, uniqExact(topic, partition, offset) AS records "
+                      f"FROM {r.database}.step_metrics WHERE {where}")[0]
+        ids = {x["event_id"] for x in r.query(
             f"SELECT DISTINCT event_id FROM {r.database}.step_metrics WHERE {where}")}
-    return n, ids
+    return int(row["n"]), int(row["records"]), ids
 
 
 def first_output_after(settings: Settings, prefix: str, after: datetime,

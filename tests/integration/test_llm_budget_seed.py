@@ -15,6 +15,7 @@ from compose import processes as supervisor
 from processors.llm.state import freshness, read_state, state_path
 from projections.metrics_reader import open_metrics_reader
 from projections.usage_spend import spend_today
+from runtime.readiness import pid_alive
 from runtime.settings import Settings
 from schemas.events import ModelUsage, utcnow
 from streams.usage_sink import KafkaUsageSink
@@ -82,7 +83,7 @@ def test_restarted_worker_seeds_its_budget_and_publishes_its_gateway(pipeline, c
         return state if state and state.pid == pid and state.budgets_seeded else None
 
     state = wait_for(seeded_snapshot, 120, "the restarted worker's seeded gateway snapshot")
-    assert freshness(state).live
+    assert freshness(state, pid_alive).live
     spend = {t.tenant_id: t for t in state.tenants}
     assert spend[tenant].spent_usd == pytest.approx(0.375, abs=1e-9)
     assert spend[tenant].budget_usd == state.default_budget_usd

@@ -36,9 +36,10 @@ def test_events_are_redacted_and_projected_exactly_once(pipeline, pg):
 
     expected = expected_redacted_ids(events)
     wait_for(lambda: pg_ids(pipeline, prefix) == expected, 180, "every Postgres row")
-    wait_for(lambda: ch_rows(pipeline, prefix)[1] == expected, 60, "every ClickHouse row")
-    rows_stored, _ = ch_rows(pipeline, prefix)
-    assert rows_stored == N, f"{rows_stored} ClickHouse rows (no FINAL) for {N} events"
+    wait_for(lambda: ch_rows(pipeline, prefix)[2] == expected, 60, "every ClickHouse row")
+    rows_stored, records, _ = ch_rows(pipeline, prefix)
+    assert rows_stored == records == N, f"{rows_stored} ClickHouse rows (no FINAL), " \
+        f"{records} records, for {N} events"
 
     # every source event is in Postgres exactly once, tenant and conversation preserved
     rows = pg.execute(

@@ -17,3 +17,13 @@ def sleep(seconds: float) -> None:
 
 def crash() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def slow(seconds: float) -> str:
+    time.sleep(seconds)
+    return "done"
+
+
+def crash_after(seconds: float) -> None:
+    time.sleep(seconds)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -67,6 +67,44 @@ def test_a_job_that_kills_its_worker_twice_is_rejected_and_the_next_job_runs() -
     assert pid != os.getpid()
 
 
+def test_a_job_in_flight_beside_a_poison_one_is_not_dead_lettered() -> None:
+    """The poison job breaks the pool twice; the healthy job it broke the first time is
+    retried alone, so it succeeds instead of being rejected as `worker_crashed`."""
+    async def go() -> list[object]:
+        pool = StepPool("t", 2, 60.0)
+        try:
+            await pool.warm_up(pool_jobs.pid)
+            return list(await asyncio.gather(pool.run(pool_jobs.slow, 3.0),
+                                             pool.run(pool_jobs.crash_after, 1.0),
+                                             return_exceptions=True))
+        finally:
+            pool.shutdown()
+
+    healthy, poison = _run(go())
+    assert healthy == "done"
+    assert isinstance(poison, StepRejected) and poison.kind == "worker_crashed"
+
+
+def test_shutdown_kills_the_workers_and_cancels_later_jobs() -> None:
+    async def go() -> tuple[list[int], BaseException | None]:
+        pool = StepPool("t", 2, 60.0)
+        await pool.warm_up(pool_jobs.pid)
+        pids = pool.pids()
+        pool.shutdown()
+        try:
+            await pool.run(pool_jobs.pid)
+        except asyncio.CancelledError as exc:  # cancelled, not failed: nothing dead-lettered
+            return pids, exc
+        return pids, None
+
+    pids, err = _run(go())
+    assert isinstance(err, asyncio.CancelledError)
+    deadline = time.monotonic() + 10
+    while _alive_pids(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive_pids(pids)
+
+
 PARENT = textwrap.dedent("""
     import asyncio, sys
     from streams.process_pool import StepPool
@@ -80,6 +118,17 @@ PARENT = textwrap.dedent("""
 
     asyncio.run(main())
 """)
+
+
+def _alive_pids(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if _running(psutil.Process(pid)):
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return out
 
 
 def _running(p: psutil.Process) -> bool:

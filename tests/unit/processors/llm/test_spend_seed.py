@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from processors.llm.gateway import BudgetExceeded, LlmGateway, _estimate_tokens
+from processors.llm.gateway import BudgetExceeded, LlmGateway, estimate_tokens
 from processors.llm.spend import SpendLedger, start_seeding
 from processors.llm.usage import CollectingSink
 from tests.unit.processors.llm.test_gateway import MSGS, call, config
@@ -31,7 +31,7 @@ class RecordedSpend:
 
 def _mini_estimate() -> float:
     """What the gateway estimates one `good` call on `mini` costs (budgets compare this)."""
-    return config().model("mini").estimated_cost(_estimate_tokens(MSGS), 256)
+    return config().model("mini").estimated_cost(estimate_tokens(MSGS), 256)
 
 
 def _first_process_spend(at_least: float) -> dict[str, float]:
