@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from confluent_kafka import Producer
-
 from connectors.dead_letters import list_dead_letters, replay
 from connectors.ingest import produce
+from runtime import kafka_clients
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, ModelUsage, utcnow
 from tests.integration.conftest import wait_for
@@ -52,8 +51,7 @@ def test_bad_inputs_are_dead_lettered_and_the_stream_goes_on(pipeline):
     expected_reason = {"garbage": "magic byte", "wrong_schema": "expected ConversationMessageRaw",
                        "missing_tenant": "tenant_id", "huge": "characters; the limit",
                        "empty": "empty", "invalid_utf8": "UTF-8", "nul_char": "NUL"}
-    producer = Producer({"bootstrap.servers": pipeline.kafka_servers,
-                         "message.max.bytes": pipeline.max_message_bytes + 65536})
+    producer = kafka_clients.producer(pipeline)
     raw_topic = topics.CONVERSATIONS_RAW.name(pipeline.topic_prefix)
     offsets: dict[str, tuple[int, int]] = {}
 

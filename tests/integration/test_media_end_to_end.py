@@ -14,13 +14,13 @@ from pathlib import Path
 import psycopg
 import pypdfium2
 import pytest
-from confluent_kafka import Producer
 
 from connectors.kafka_io import read_topic
 from connectors.media_upload import call_recording, document_upload
 from connectors.samples.calls import generated_calls
 from connectors.samples.scans import Distortion, make_scan
 from projections.metrics_reader import open_metrics_reader
+from runtime import kafka_clients
 from schemas import serde, topics
 from schemas.events import (
     CallAnalyzed,
@@ -34,8 +34,7 @@ from .conftest import wait_for
 
 
 def _send(settings, spec: topics.TopicSpec, key: str, value: bytes) -> None:
-    p = Producer({"bootstrap.servers": settings.kafka_servers,
-                  "message.max.bytes": settings.max_message_bytes + 65536})
+    p = kafka_clients.producer(settings)
     p.produce(spec.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
 
