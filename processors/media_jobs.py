@@ -1,4 +1,5 @@
-"""The CPU-heavy halves of the document and call steps, as process-pool jobs.
+"""The document and call steps' entries: the CPU-heavy halves as process-pool jobs, and the
+events their results become (`document_extracted`, `call_analyzed`; no Kafka).
 
 Each job takes the raw bytes and returns only redacted results plus, separately, the raw
 PII fields bound for the restricted store. Invariant: raw OCR text and raw transcripts never
@@ -14,11 +15,23 @@ memory, and the OCR engine's OMP_THREAD_LIMIT=1 would cap llama.cpp's threads in
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from schemas.events import (
+    ActionItem,
+    CallAnalyzed,
+    CallRecorded,
+    DocumentExtracted,
+    DocumentUploaded,
+    RestrictedFields,
+    TranscriptSegment,
+)
+from schemas.ids import derived_id
 
 #: field name -> the entity type its pseudonym is labelled with
 FIELD_ENTITY = {
@@ -117,3 +130,60 @@ def warm_up() -> str:
     analyzer()
     get_model()
     return f"media worker {os.getpid()} ready"
+
+
+# --- step results: the events a job's result becomes (pure; run in the worker's process) ---
+
+OCR_STEP = "ocr"
+VOICE_STEP = "voice"
+
+
+def restricted_fields(ev: DocumentUploaded | CallRecorded, kind: Literal["document", "call"],
+                      subject_id: str, step: str, fields: dict[str, str | None]
+                      ) -> RestrictedFields | None:
+    """The pii.restricted event of a subject's raw PII fields (None when there are none)."""
+    if not fields:
+        return None
+    return RestrictedFields(
+        event_id=derived_id(ev.event_id, f"{step}:restricted"), tenant_id=ev.tenant_id,
+        occurred_at=ev.occurred_at, subject_kind=kind, subject_id=subject_id,
+        source_event_id=ev.event_id, fields=fields)
+
+
+def document_extracted(up: DocumentUploaded, r: DocumentJobResult
+                       ) -> tuple[DocumentExtracted, RestrictedFields | None]:
+    """The OCR step's outputs for one upload: the redacted extraction, and its raw PII fields
+    for the restricted store."""
+    out = DocumentExtracted(
+        event_id=derived_id(up.event_id, OCR_STEP), tenant_id=up.tenant_id,
+        occurred_at=up.occurred_at, document_id=up.document_id, source_event_id=up.event_id,
+        redacted_text=r.redacted_text, confidence=r.confidence, pages=r.pages,
+        fields=r.fields, blocks_json=json.dumps(r.blocks),
+        processing_ms=r.processing_ms, document_kind=up.document_kind or r.document_kind,
+        word_count=r.word_count, corrections=r.corrections, pii_fields=sorted(r.restricted))
+    return out, restricted_fields(up, "document", up.document_id, OCR_STEP, r.restricted)
+
+
+def call_analyzed(call: CallRecorded, job: CallJobResult, report: Any
+                  ) -> tuple[CallAnalyzed, RestrictedFields | None]:
+    """The voice step's outputs for one recording: the redacted transcript with its analysis
+    (`report`, from processors.voice.call.analyze_transcript), and the caller's raw fields."""
+    t = job.transcript
+    segments = [TranscriptSegment(start=s.start, end=s.end, speaker=s.speaker,
+                                  redacted_text=s.text, sentiment=sent, confidence=s.confidence)
+                for s, sent in zip(t.segments, report.segment_sentiments, strict=True)]
+    items = [ActionItem(task=a.task, assignee=a.assignee, deadline=a.deadline,
+                        priority=a.priority, deadline_phrase=a.deadline_phrase,
+                        source=a.source) for a in report.action_items]
+    confidences = [s.confidence for s in t.segments]
+    out = CallAnalyzed(
+        event_id=derived_id(call.event_id, VOICE_STEP), tenant_id=call.tenant_id,
+        occurred_at=call.occurred_at, call_id=call.call_id, source_event_id=call.event_id,
+        redacted_transcript=t.text, language=t.language, segments=segments,
+        sentiment=report.sentiment, summary=report.summary, action_items=items,
+        score_json=report.score.model_dump_json(), processing_ms=t.processing_ms,
+        duration_s=t.duration_s, speakers=t.speakers, sentiment_label=report.sentiment_label,
+        summary_source=report.summary_source, stress_json=json.dumps(t.stress),
+        confidence=sum(confidences) / len(confidences) if confidences else None,
+        pii_fields=sorted(job.restricted))
+    return out, restricted_fields(call, "call", call.call_id, VOICE_STEP, job.restricted)

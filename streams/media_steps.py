@@ -19,36 +19,36 @@ and the stream goes on (streams/step_loop.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import faust
 
 from connectors.blob_store import open_blob_store
 from connectors.media_upload import payload_of
 from processors.llm.gateway import LlmGateway
-from processors.media_jobs import call_job, document_job, warm_up
+from processors.media_jobs import (
+    OCR_STEP,
+    VOICE_STEP,
+    call_analyzed,
+    call_job,
+    document_extracted,
+    document_job,
+    warm_up,
+)
 from processors.voice.call import analyze_transcript
 from runtime.settings import Settings
 from schemas import serde, topics
-from schemas.dead_letters import derived_id
 from schemas.events import (
-    ActionItem,
-    CallAnalyzed,
     CallRecorded,
-    DocumentExtracted,
     DocumentUploaded,
     RestrictedFields,
-    TranscriptSegment,
 )
 from streams.process_pool import StepPool, shut_down_with
 from streams.step_loop import Send, step_agent
 from streams.usage_sink import KafkaUsageSink
 
 log = logging.getLogger("auterity.media")
-OCR_STEP = "ocr"
-VOICE_STEP = "voice"
 
 
 def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
@@ -74,30 +74,20 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
         await pool.warm_up(warm_up)
         log.info("media pool ready: %d process(es)", pool.workers)
 
-    def restricted_send(ev: Any, kind: Literal["document", "call"], subject_id: str, step: str,
-                        fields: dict[str, str | None]) -> list[Send]:
-        if not fields:
-            return []
-        out = RestrictedFields(
-            event_id=derived_id(ev.event_id, f"{step}:restricted"), tenant_id=ev.tenant_id,
-            occurred_at=ev.occurred_at, subject_kind=kind, subject_id=subject_id,
-            source_event_id=ev.event_id, fields=fields)
-        return [(restricted, subject_id.encode(), serde.encode(out))]
+    def sends(out: Any, subject_id: str, topic: Any, fields: RestrictedFields | None
+              ) -> list[Send]:
+        found = [(topic, subject_id.encode(), serde.encode(out))]
+        if fields is not None:
+            found.append((restricted, subject_id.encode(), serde.encode(fields)))
+        return found
 
     async def on_document(rec: Any) -> list[Send]:
         up = serde.decode(rec.message.value, DocumentUploaded)
         data = await asyncio.to_thread(payload_of, up, store, settings.max_document_bytes)
         r = await pool.run(document_job, data, up.filename, up.content_type, key,
                            settings.max_document_bytes, settings.max_document_pages)
-        out = DocumentExtracted(
-            event_id=derived_id(up.event_id, OCR_STEP), tenant_id=up.tenant_id,
-            occurred_at=up.occurred_at, document_id=up.document_id, source_event_id=up.event_id,
-            redacted_text=r.redacted_text, confidence=r.confidence, pages=r.pages,
-            fields=r.fields, blocks_json=json.dumps(r.blocks),
-            processing_ms=r.processing_ms, document_kind=up.document_kind or r.document_kind,
-            word_count=r.word_count, corrections=r.corrections, pii_fields=sorted(r.restricted))
-        return [(extracted, up.document_id.encode(), serde.encode(out)),
-                *restricted_send(up, "document", up.document_id, OCR_STEP, r.restricted)]
+        out, fields = document_extracted(up, r)
+        return sends(out, up.document_id, extracted, fields)
 
     async def on_call(rec: Any) -> list[Send]:
         call = serde.decode(rec.message.value, CallRecorded)
@@ -108,26 +98,8 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
         report = await asyncio.to_thread(
             analyze_transcript, t.segments, call_time=call.occurred_at, gateway=gateway,
             tenant_id=call.tenant_id, silence_s=t.silence_s)
-        segments = [TranscriptSegment(start=s.start, end=s.end, speaker=s.speaker,
-                                      redacted_text=s.text, sentiment=sent,
-                                      confidence=s.confidence)
-                    for s, sent in zip(t.segments, report.segment_sentiments, strict=True)]
-        items = [ActionItem(task=a.task, assignee=a.assignee, deadline=a.deadline,
-                            priority=a.priority, deadline_phrase=a.deadline_phrase,
-                            source=a.source) for a in report.action_items]
-        confidences = [s.confidence for s in t.segments]
-        out = CallAnalyzed(
-            event_id=derived_id(call.event_id, VOICE_STEP), tenant_id=call.tenant_id,
-            occurred_at=call.occurred_at, call_id=call.call_id, source_event_id=call.event_id,
-            redacted_transcript=t.text, language=t.language, segments=segments,
-            sentiment=report.sentiment, summary=report.summary, action_items=items,
-            score_json=report.score.model_dump_json(), processing_ms=t.processing_ms,
-            duration_s=t.duration_s, speakers=t.speakers, sentiment_label=report.sentiment_label,
-            summary_source=report.summary_source, stress_json=json.dumps(t.stress),
-            confidence=sum(confidences) / len(confidences) if confidences else None,
-            pii_fields=sorted(job.restricted))
-        return [(analyzed, call.call_id.encode(), serde.encode(out)),
-                *restricted_send(call, "call", call.call_id, VOICE_STEP, job.restricted)]
+        out, fields = call_analyzed(call, job, report)
+        return sends(out, call.call_id, analyzed, fields)
 
     step_agent(app, settings, topics.DOCUMENTS_UPLOADED, OCR_STEP, on_document,
                batch=pool.workers * 2, concurrency=pool.workers)

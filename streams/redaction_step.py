@@ -1,15 +1,17 @@
 """The PII redaction step on the stream: conversations.raw -> conversations.redacted.
 
-Per batch of raw records, through the one step loop (streams/step_loop.py):
+Wiring only. Per batch of raw records, through the one step loop (streams/step_loop.py):
 1. decode each record; an undecodable one becomes a dead letter and the batch goes on;
 2. group the batch by conversation and hand the groups, with their pseudonym books (a Faust
    table keyed by conversation id holding HMAC digests only), to the step's process pool:
-   `processors.pii.redaction.redaction_job` checks, analyses and redacts there (presidio and
-   spaCy are CPU-bound: the event loop never runs them), a conversation's messages in order
-   with its one book, so `<PERSON_1>` stays the same person across messages and workers;
-3. store the updated books and return the redacted events; the loop publishes them, waits
-   for the broker's acks and only then stores the position (ids are uuid5(source id, step),
-   so a redelivery yields the same events and projections upsert them once).
+   the step's entry `processors.pii.redaction.redaction_job` checks, analyses and redacts
+   there and returns the redacted events (presidio and spaCy are CPU-bound: the event loop
+   never runs them), a conversation's messages in order with its one book, so `<PERSON_1>`
+   stays the same person across messages and workers;
+3. store the updated books and return the events; the loop publishes them, waits for the
+   broker's acks (the books' changelog too) and only then stores the position (ids are
+   uuid5(source id, step), so a redelivery yields the same events and projections upsert
+   them once).
 Invariant: no raw text is logged or leaves this module except inside dead letters (raw layer).
 """
 
@@ -18,20 +20,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
 from processors.errors import StepInputError
-from processors.pii.redaction import BookStates, Redacted, redaction_job
+from processors.pii.redaction import BookStates, redaction_job
 from processors.pii.redaction import warm_up as warm_up_analyzer
 from runtime.readiness import mark_ready
 from runtime.settings import Settings
 from schemas import serde, topics
-from schemas.dead_letters import derived_id
-from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
+from schemas.events import ConversationMessageRaw
 from streams.process_pool import StepPool, shut_down_with
 from streams.step_loop import Outcome, step_agent
 
@@ -73,7 +73,6 @@ def wire(app: faust.App, settings: Settings) -> None:
         mark_ready(settings, "worker")
 
     async def redact_batch(batch: list[Any]) -> list[Outcome]:
-        started = time.perf_counter()
         outcomes: list[Outcome | None] = [None] * len(batch)
         raws: dict[int, ConversationMessageRaw] = {}
         for i, ev in enumerate(batch):
@@ -89,33 +88,21 @@ def wire(app: faust.App, settings: Settings) -> None:
             stored = books[s.encode()]
             if stored:
                 states[s] = json.loads(stored)
-        jobs = [pool.run(redaction_job, [raws[good[j]].text for j in g],
-                         [subjects[j] for j in g], {subjects[j]: states[subjects[j]]
-                                                    for j in g if subjects[j] in states},
-                         key, settings.max_text_chars) for g in groups]
-        results: dict[int, Redacted | StepInputError] = {}
+        jobs = []
+        for g in groups:
+            mine = [good[j] for j in g]
+            jobs.append(pool.run(
+                redaction_job, [raws[i] for i in mine],
+                [datetime.fromtimestamp(batch[i].message.timestamp, UTC) for i in mine],
+                {subjects[j]: states[subjects[j]] for j in g if subjects[j] in states},
+                key, settings.max_text_chars))
         for g, (part, new_states) in zip(groups, await asyncio.gather(*jobs), strict=True):
-            results.update({good[j]: r for j, r in zip(g, part, strict=True)})
+            for j, r in zip(g, part, strict=True):
+                i = good[j]
+                outcomes[i] = r if isinstance(r, StepInputError) else [
+                    (out_topic, r.conversation_id.encode(), serde.encode(r))]
             for s, state in new_states.items():
                 books[s.encode()] = json.dumps(state, separators=(",", ":")).encode()
-        now = datetime.now(UTC)
-        per_event_ms = (time.perf_counter() - started) * 1000.0 / max(1, len(batch))
-        for i, r in results.items():
-            if isinstance(r, StepInputError):
-                outcomes[i] = r
-                continue
-            raw, msg = raws[i], batch[i].message
-            out = ConversationMessageRedacted(
-                event_id=derived_id(raw.event_id, STEP), tenant_id=raw.tenant_id,
-                occurred_at=raw.occurred_at, source_event_id=raw.event_id,
-                conversation_id=raw.conversation_id, channel=raw.channel,
-                sender_role=raw.sender_role, user_id=raw.user_id,
-                source_system=raw.source_system, redacted_text=r.text,
-                entities=[EntityFinding(entity_type=f.entity_type, start=f.start, end=f.end,
-                                        score=round(f.score, 3)) for f in r.findings],
-                ingested_at=raw.ingested_at or datetime.fromtimestamp(msg.timestamp, UTC),
-                redacted_at=now, redaction_ms=round(per_event_ms, 3))
-            outcomes[i] = [(out_topic, raw.conversation_id.encode(), serde.encode(out))]
         return [o if o is not None else RuntimeError("no outcome") for o in outcomes]
 
     step_agent(app, settings, topics.CONVERSATIONS_RAW, STEP, batch_handler=redact_batch,

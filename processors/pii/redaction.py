@@ -14,14 +14,19 @@ Invariants:
 
 from __future__ import annotations
 
+import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from processors.errors import StepInputError
 from processors.pii.engine import Finding, PiiAnalyzer
 from processors.pii.inputs import check_text
 from processors.pii.pseudonyms import PseudonymBook
 from processors.pii.redact import redact
+from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
+from schemas.ids import derived_id
+from schemas.topics import PII_STEP
 
 _ANALYZER: PiiAnalyzer | None = None
 
@@ -74,20 +79,43 @@ def redact_messages(texts: Sequence[str], subjects: Sequence[str],
     return [r for r in out if r is not None]
 
 
+def redacted_event(raw: ConversationMessageRaw, r: Redacted, *, ingested_at: datetime,
+                   redacted_at: datetime, redaction_ms: float) -> ConversationMessageRedacted:
+    """The conversations.redacted event of one raw message (its id derives from the raw's)."""
+    return ConversationMessageRedacted(
+        event_id=derived_id(raw.event_id, PII_STEP), tenant_id=raw.tenant_id,
+        occurred_at=raw.occurred_at, source_event_id=raw.event_id,
+        conversation_id=raw.conversation_id, channel=raw.channel,
+        sender_role=raw.sender_role, user_id=raw.user_id,
+        source_system=raw.source_system, redacted_text=r.text,
+        entities=[EntityFinding(entity_type=f.entity_type, start=f.start, end=f.end,
+                                score=round(f.score, 3)) for f in r.findings],
+        ingested_at=ingested_at, redacted_at=redacted_at, redaction_ms=round(redaction_ms, 3))
+
+
 # --- process-pool entry (spawn-safe: module-level, picklable arguments and results) ---------
 
 BookStates = dict[str, dict[str, str]]
 
 
-def redaction_job(texts: list[str], subjects: list[str], states: BookStates, key: bytes,
-                  max_chars: int) -> tuple[list[Redacted | StepInputError], BookStates]:
-    """`redact_messages` in a pool worker: book states in, results and updated states out.
-
-    Only the states of the subjects in `subjects` are returned (digests, no raw values).
-    """
+def redaction_job(raws: list[ConversationMessageRaw], received_at: list[datetime],
+                  states: BookStates, key: bytes, max_chars: int
+                  ) -> tuple[list[ConversationMessageRedacted | StepInputError], BookStates]:
+    """The PII step's entry, in a pool worker: raw messages (with when Kafka received each,
+    for those without `ingested_at`) and their conversations' book states in; redacted events
+    (or the refusal of each) and the updated states out (digests, no raw values)."""
+    started = time.perf_counter()
+    subjects = [raw.conversation_id for raw in raws]
     books = {s: PseudonymBook(key, states.get(s)) for s in set(subjects)}
-    results = redact_messages(texts, subjects, books, key, max_chars)
-    return results, {s: b.state() for s, b in books.items()}
+    results = redact_messages([raw.text for raw in raws], subjects, books, key, max_chars)
+    now = datetime.now(UTC)
+    per_event_ms = (time.perf_counter() - started) * 1000.0 / max(1, len(raws))
+    out: list[ConversationMessageRedacted | StepInputError] = [
+        r if isinstance(r, StepInputError) else
+        redacted_event(raw, r, ingested_at=raw.ingested_at or received, redacted_at=now,
+                       redaction_ms=per_event_ms)
+        for raw, received, r in zip(raws, received_at, results, strict=True)]
+    return out, {s: b.state() for s, b in books.items()}
 
 
 def warm_up(batch_size: int = 32) -> str:

@@ -9,11 +9,19 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from bench.pii_bench import recall_by_type
-from connectors.samples.conversations import VEHICLE_TERMS, SampleMessage, pii_corpus
+from connectors.samples.conversations import (
+    VEHICLE_TERMS,
+    SampleMessage,
+    pii_corpus,
+    sample_to_event,
+)
 from processors.pii.engine import Finding, PiiAnalyzer
 from processors.pii.pseudonyms import PseudonymBook
 from processors.pii.redact import redact
 from processors.pii.redaction import Redacted, redact_messages, redaction_job
+from schemas.events import utcnow
+from schemas.ids import derived_id
+from schemas.topics import PII_STEP
 
 MIN_RECALL = {
     "EMAIL_ADDRESS": 0.95,
@@ -124,17 +132,21 @@ def test_pseudonyms_consistent_within_conversation(
 
 
 def test_spawn_process_pool(corpus: list[SampleMessage], analyzed: list[list[Finding]]) -> None:
-    """The pool job gives what the in-process entry gives, and hands back the books' states."""
-    texts = [m.text for m in corpus[:24]]
-    subjects = [m.conversation_id for m in corpus[:24]]
+    """The pool job (raw events in, redacted events out) gives what the in-process entry
+    gives, and hands back the books' states."""
+    raws = [sample_to_event(m, f"pool-{i}") for i, m in enumerate(corpus[:24])]
+    received = [utcnow()] * len(raws)
     key = b"k" * 32
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-        out, states = pool.submit(redaction_job, texts, subjects, {}, key, 20_000).result(
+        out, states = pool.submit(redaction_job, raws, received, {}, key, 20_000).result(
             timeout=120)
     books: dict[str, PseudonymBook] = {}
-    local = redact_messages(texts, subjects, books, key, 20_000)
-    assert all(isinstance(r, Redacted) for r in out)
-    assert [(r.text, r.findings) for r in out] == [(r.text, r.findings) for r in local]
-    assert [r.findings for r in out] == analyzed[:24]
+    local = redact_messages([r.text for r in raws], [r.conversation_id for r in raws], books,
+                            key, 20_000)
+    assert all(isinstance(r, Redacted) for r in local)
+    assert [e.redacted_text for e in out] == [r.text for r in local]
+    assert [[(f.entity_type, f.start, f.end) for f in e.entities] for e in out] == \
+        [[(f.entity_type, f.start, f.end) for f in fs] for fs in analyzed[:24]]
+    assert [e.event_id for e in out] == [derived_id(r.event_id, PII_STEP) for r in raws]
     assert states == {s: b.state() for s, b in books.items()}
