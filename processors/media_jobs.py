@@ -132,7 +132,8 @@ def warm_up() -> str:
     return f"media worker {os.getpid()} ready"
 
 
-# --- step results: the events a job's result becomes (pure; run in the worker's process) ---
+# --- step results: the events a job's result becomes (pure and cheap; the step runs them
+# on its event loop after the pool job, so keep real work out of them) -----------------------
 
 OCR_STEP = "ocr"
 VOICE_STEP = "voice"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +74,7 @@ def wire(app: faust.App, settings: Settings) -> None:
         mark_ready(settings, "worker")
 
     async def redact_batch(batch: list[Any]) -> list[Outcome]:
+        started = time.perf_counter()
         outcomes: list[Outcome | None] = [None] * len(batch)
         raws: dict[int, ConversationMessageRaw] = {}
         for i, ev in enumerate(batch):
@@ -93,14 +95,21 @@ def wire(app: faust.App, settings: Settings) -> None:
             mine = [good[j] for j in g]
             jobs.append(pool.run(
                 redaction_job, [raws[i] for i in mine],
-                [datetime.fromtimestamp(batch[i].message.timestamp, UTC) for i in mine],
+                [raws[i].ingested_at or datetime.fromtimestamp(batch[i].message.timestamp, UTC)
+                 for i in mine],
                 {subjects[j]: states[subjects[j]] for j in g if subjects[j] in states},
                 key, settings.max_text_chars))
-        for g, (part, new_states) in zip(groups, await asyncio.gather(*jobs), strict=True):
+        done = await asyncio.gather(*jobs)
+        # stamped per batch, as the metrics always were: when the batch was done, and its
+        # wall time (decode, books, pool) per record
+        stamp = {"redacted_at": datetime.now(UTC), "redaction_ms": round(
+            (time.perf_counter() - started) * 1000.0 / max(1, len(batch)), 3)}
+        for g, (part, new_states) in zip(groups, done, strict=True):
             for j, r in zip(g, part, strict=True):
                 i = good[j]
                 outcomes[i] = r if isinstance(r, StepInputError) else [
-                    (out_topic, r.conversation_id.encode(), serde.encode(r))]
+                    (out_topic, r.conversation_id.encode(),
+                     serde.encode(r.model_copy(update=stamp)))]
             for s, state in new_states.items():
                 books[s.encode()] = json.dumps(state, separators=(",", ":")).encode()
         return [o if o is not None else RuntimeError("no outcome") for o in outcomes]

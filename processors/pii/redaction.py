@@ -103,7 +103,9 @@ def redaction_job(raws: list[ConversationMessageRaw], received_at: list[datetime
                   ) -> tuple[list[ConversationMessageRedacted | StepInputError], BookStates]:
     """The PII step's entry, in a pool worker: raw messages (with when Kafka received each,
     for those without `ingested_at`) and their conversations' book states in; redacted events
-    (or the refusal of each) and the updated states out (digests, no raw values)."""
+    (or the refusal of each) and the updated states out (digests, no raw values). Its
+    `redacted_at` / `redaction_ms` are this job's own; the stream step re-stamps them per
+    batch (when the batch was done, its wall time per record)."""
     started = time.perf_counter()
     subjects = [raw.conversation_id for raw in raws]
     books = {s: PseudonymBook(key, states.get(s)) for s in set(subjects)}
