@@ -15,33 +15,13 @@ from contextlib import ExitStack, contextmanager
 
 from bench.table import log
 from compose import stack
-from runtime.readiness import ServiceHealth, pid_alive, read_pid
+from runtime.readiness import ServiceHealth
 from runtime.settings import Settings
-
-
-def kafka_pid(settings: Settings) -> int | None:
-    """The live pid of the embedded Kafka broker under `settings.home` (None if external)."""
-    if settings.kafka_bootstrap:
-        return None
-    return read_pid(settings.kafka_dir / "kafka.pid")
-
-
-def postgres_pid(settings: Settings) -> int | None:
-    """The live postmaster pid of the embedded Postgres under `settings.home` (None if
-    external): the first line of its postmaster.pid."""
-    if settings.database_url:
-        return None
-    try:
-        pid = int((settings.pg_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if pid_alive(pid) else None
-
 
 _SERVICES: tuple[tuple[str, Callable[[Settings], int | None],
                        Callable[[Settings], ServiceHealth], Callable[[Settings], str]], ...] = (
-    ("kafka", kafka_pid, stack.start_kafka, stack.stop_kafka),
-    ("postgres", postgres_pid, stack.start_postgres, stack.stop_postgres),
+    ("kafka", stack.kafka_pid, stack.start_kafka, stack.stop_kafka),
+    ("postgres", stack.postgres_pid, stack.start_postgres, stack.stop_postgres),
 )
 
 

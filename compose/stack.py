@@ -95,11 +95,30 @@ def kafka_health(settings: Settings, timeout: float = 3.0) -> ServiceHealth:
                                         f"{len(md.topics)} topic(s)")
 
 
+def kafka_pid(settings: Settings) -> int | None:
+    """The live pid of the embedded Kafka broker under `settings.home` (None if external)."""
+    if settings.kafka_bootstrap:
+        return None
+    return read_pid(settings.kafka_dir / "kafka.pid")
+
+
+def postgres_pid(settings: Settings) -> int | None:
+    """The live postmaster pid of the embedded Postgres under `settings.home` (None if
+    external): the first line of its postmaster.pid."""
+    if settings.database_url:
+        return None
+    try:
+        pid = int((settings.pg_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
 def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
     if settings.kafka_bootstrap:
         return kafka_health(settings)
     pidfile = settings.kafka_dir / "kafka.pid"
-    if read_pid(pidfile) is not None:
+    if kafka_pid(settings) is not None:
         health = kafka_health(settings)
         if health.healthy:
             return health
@@ -148,7 +167,7 @@ def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
 def stop_kafka(settings: Settings, timeout: float = 30.0) -> str:
     if settings.kafka_bootstrap:
         return "external Kafka: left alone"
-    pid = read_pid(settings.kafka_dir / "kafka.pid")
+    pid = kafka_pid(settings)
     if pid is None:
         return "kafka: not running"
     os.kill(pid, signal.SIGTERM)

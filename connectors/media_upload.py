@@ -28,8 +28,8 @@ from connectors.blob_store import (
     open_blob_store,
 )
 from runtime.settings import Settings
-from schemas.dead_letters import ID_NAMESPACE
 from schemas.events import CallRecorded, DocumentUploaded, utcnow
+from schemas.ids import ID_NAMESPACE
 
 # magic bytes -> content type, checked before the file name's extension
 MAGIC: tuple[tuple[bytes, str], ...] = (

@@ -124,10 +124,10 @@ def call_job(data: bytes, content_type: str | None, key: bytes, max_bytes: int,
 
 def warm_up() -> str:
     """Load the models a worker needs (presidio; Whisper) so the first job is not slow."""
-    from processors.pii.pieces import analyzer
+    from processors.pii.redaction import process_analyzer
     from processors.voice.model import get_model
 
-    analyzer()
+    process_analyzer()
     get_model()
     return f"media worker {os.getpid()} ready"
 

@@ -50,7 +50,6 @@ from projections.postgres_targets import (
     update_all_but,
 )
 from schemas import topics
-from schemas.dead_letters import ID_NAMESPACE
 from schemas.events import (
     Event,
     GeneratedInterface,
@@ -58,6 +57,7 @@ from schemas.events import (
     RequirementAnalysis,
     WorkflowRequest,
 )
+from schemas.ids import ID_NAMESPACE
 
 BUILDER_TOPICS = (topics.WORKFLOW_REQUESTS, topics.REQUIREMENTS_ANALYZED,
                   topics.WORKFLOWS_GENERATED, topics.INTERFACES_GENERATED)

@@ -68,15 +68,6 @@ class DeadLetterOutbox:
             raise RuntimeError("dead letters were not acknowledged by Kafka")
 
 
-def next_offsets(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
-    """The offset after the last of `messages` per (topic, partition)."""
-    nxt: dict[tuple[str, int], int] = {}
-    for m in messages:
-        topic, partition, offset = kafka_clients.position(m)
-        nxt[(topic, partition)] = offset + 1
-    return nxt
-
-
 def copy_rows(conn: psycopg.Connection, temp: str, like: str, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> None:
     """COPY `rows` into the session's temporary table `temp`, shaped like table `like` and
@@ -145,7 +136,7 @@ class PostgresProjection:
                 pending.append((m, self._prepare(m)))
             except serde.DecodeError as exc:
                 self.dead_letters.add(m, exc.kind, str(exc), getattr(exc, "tenant_id", None))
-        nxt = next_offsets(messages)
+        nxt = kafka_clients.next_offsets(messages)
         try:
             self.dead_letters.flush()
             self._commit([row for _, row in pending], nxt)

@@ -86,8 +86,9 @@ class ProjectionRunner:
         if close is not None:
             try:
                 close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing a broken connection may fail too
+                log.info("%s: closing the old connection to %s failed too (%s)", self.name,
+                         self.store, _reason(exc))
 
     def _stored_offsets(self) -> dict[tuple[str, int], int]:
         """The sink's stored positions, opening the sink first if needed."""
@@ -208,12 +209,9 @@ class ProjectionRunner:
             log.info("%s: %s took the write after %.1fs", self.name, self.store,
                      time.monotonic() - started)
         self.rows_written += len(batch)
-        last: dict[tuple[str, int], int] = {}
-        for m in batch:
-            topic, partition, offset = kafka_clients.position(m)
-            last[(topic, partition)] = offset + 1
-        self.consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()], asynchronous=True)
+        self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in
+                                      kafka_clients.next_offsets(batch).items()],
+                             asynchronous=True)
         return True
 
 

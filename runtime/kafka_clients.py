@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer
@@ -99,6 +99,15 @@ def _create(client: AdminClient, wanted: list[NewTopic], timeout: float) -> list
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return created
+
+
+def next_offsets(messages: Iterable[Message]) -> dict[tuple[str, int], int]:
+    """The offset after the last of `messages` per (topic, partition)."""
+    nxt: dict[tuple[str, int], int] = {}
+    for m in messages:
+        topic, partition, offset = position(m)
+        nxt[(topic, partition)] = offset + 1
+    return nxt
 
 
 def position(m: Message) -> tuple[str, int, int]:

@@ -7,9 +7,8 @@ redelivered bad record yields the same dead letter (projections count it once).
 from __future__ import annotations
 
 from schemas.events import DeadLetter, utcnow
-from schemas.ids import ID_NAMESPACE, derived_id
+from schemas.ids import derived_id
 
-__all__ = ["ID_NAMESPACE", "UNKNOWN_TENANT", "dead_letter", "derived_id"]
 UNKNOWN_TENANT = "unknown"
 
 

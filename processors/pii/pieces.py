@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from processors.errors import StepInputError
 from processors.pii.engine import Finding
 from processors.pii.pseudonyms import PseudonymBook
-from processors.pii.redaction import process_analyzer, redact_messages
+from processors.pii.redaction import redact_messages
 
 
 @dataclass
@@ -51,5 +51,3 @@ def redact_pieces(pieces: Sequence[str], key: bytes) -> RedactedPieces:
             labels[raw] = book.label(f.entity_type, raw)
     return RedactedPieces(texts, found, values, labels, book)
 
-
-analyzer = process_analyzer  # the media workers' warm-up loads the same per-process analyzer

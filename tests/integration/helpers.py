@@ -12,8 +12,8 @@ from connectors.samples.conversations import SampleMessage, generate_conversatio
 from projections.metrics_reader import open_metrics_reader
 from runtime.settings import Settings
 from schemas import topics
-from schemas.dead_letters import derived_id
 from schemas.events import ConversationMessageRaw
+from schemas.ids import derived_id
 
 
 def tenant_samples(prefix: str, count: int, tenants: int = 3,

@@ -9,8 +9,9 @@ from processors.errors import StepInputError
 from processors.pii.inputs import check_text
 from runtime.settings import Settings
 from schemas import topics
-from schemas.dead_letters import dead_letter, derived_id
+from schemas.dead_letters import dead_letter
 from schemas.events import ConversationMessageRaw
+from schemas.ids import derived_id
 
 
 def test_only_the_pii_step_may_read_raw_conversations():
