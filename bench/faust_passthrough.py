@@ -18,6 +18,7 @@ from typing import Any
 import faust
 from faust import Worker
 
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde
 from schemas.events import ConversationMessageRaw
@@ -28,7 +29,8 @@ def main(config: dict[str, Any]) -> None:
     """Run the passthrough worker until terminated."""
     app = new_faust_app(Settings(home=Path(config["home"]), kafka_bootstrap=config["kafka_servers"],
                                  app_id=config["app_id"],
-                                 max_message_bytes=config["max_message_bytes"]))
+                                 max_message_bytes=config["max_message_bytes"]),
+                        principal=Principal.PII_STEP)  # the worker's login and ACLs
     in_topic = app.topic(config["in_topic"], key_type=bytes, value_type=bytes, partitions=3)
     out_topic = app.topic(config["out_topic"], key_type=bytes, value_type=bytes)
 

@@ -24,6 +24,7 @@ from connectors.ingest import parse_lines, produce
 from connectors.kafka_io import produce_blocking
 from connectors.samples.conversations import sample_events
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw
@@ -68,7 +69,7 @@ def _baseline_round(settings: Settings, topic: str, payloads: Sequence[tuple[byt
     n = len(payloads)
     create_topic(settings, topic)
     consumer = new_consumer(settings)
-    producer = kafka_clients.producer(settings)  # the same config as ours
+    producer = kafka_clients.producer(settings, principal=Principal.ADMIN)  # our config
     producer.produce(f"{settings.topic_prefix}kafka.warm-up", value=b"warm-up")
     producer.flush(30)  # connections and the idempotent producer id, before timing
     t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """Kafka helpers of the bench: its own topics (create, wait for leaders, delete) and readers.
 
 Every client comes from runtime/kafka_clients.py, so the bench talks to the broker with the
-pipeline's own configuration.
+pipeline's own configuration; it acts as `admin` (its topics are outside the pipeline's ACLs).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from bench.table import log
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 
 
@@ -21,14 +22,15 @@ def create_topic(settings: Settings, name: str, partitions: int = 3) -> None:
     """Create topic `name` (messages up to the pipeline's size limit) and wait for its leaders."""
     kafka_clients.ensure_topic(
         settings, name, partitions,
-        {"max.message.bytes": str(settings.max_message_bytes + 65536)})
+        {"max.message.bytes": str(settings.max_message_bytes + 65536)},
+        principal=Principal.ADMIN)
     wait_for_topic(settings, name, partitions)
 
 
 def wait_for_topic(settings: Settings, name: str, partitions: int, timeout: float = 30.0) -> None:
     """Wait until the broker's metadata shows every partition of `name` with a leader (a topic
     just created is briefly unknown: assigning or reading its watermarks then fails)."""
-    admin = kafka_clients.admin(settings)
+    admin = kafka_clients.admin(settings, principal=Principal.ADMIN)
     deadline = time.monotonic() + timeout
     while True:
         md = admin.list_topics(name, timeout=10).topics.get(name)
@@ -43,7 +45,7 @@ def wait_for_topic(settings: Settings, name: str, partitions: int, timeout: floa
 
 def delete_topics(settings: Settings, prefixes: Sequence[str]) -> int:
     """Delete every topic whose name starts with one of `prefixes`; return how many."""
-    admin = kafka_clients.admin(settings)  # must outlive the futures
+    admin = kafka_clients.admin(settings, principal=Principal.ADMIN)  # outlives the futures
     names = [t for t in admin.list_topics(timeout=10).topics
              if any(t.startswith(p) for p in prefixes)]
     if names:
@@ -57,7 +59,8 @@ def delete_topics(settings: Settings, prefixes: Sequence[str]) -> int:
 
 def new_consumer(settings: Settings) -> Consumer:
     """A consumer in a throw-away group (the bench only assigns partitions)."""
-    return kafka_clients.consumer(settings, f"auterity-bench-{uuid.uuid4().hex[:8]}")
+    return kafka_clients.consumer(settings, f"auterity-bench-{uuid.uuid4().hex[:8]}",
+                                  principal=Principal.ADMIN)
 
 
 def assign_from(consumer: Consumer, topic: str, from_end: bool) -> None:

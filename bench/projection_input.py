@@ -19,6 +19,7 @@ from bench.table import log
 from connectors.kafka_io import produce_blocking
 from connectors.samples.conversations import generate_conversations
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import ConversationMessageRedacted, EntityFinding
@@ -57,7 +58,7 @@ def projection_batches(settings: Settings, n: int) -> list[list[Message]]:
     """Produce `n` redacted events to the bench topic; read them back as confluent Messages."""
     topic = topics.CONVERSATIONS_REDACTED.name(settings.topic_prefix)
     log(f"projections: producing {n:,} redacted events to {topic}")
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=Principal.ADMIN)
     for ev in redacted_events(n):
         produce_blocking(producer, topic, ev.conversation_id.encode(), serde.encode(ev))
     if producer.flush(60) > 0:

@@ -8,6 +8,8 @@ Rows (ratio = ours / baseline; for throughput, higher is better), one module per
    -> a Faust passthrough agent (`bench.faust_passthrough`: decode + re-encode + forward,
    app settings as streams/app.py) -> Consumer + decode.
 2. PII analysis (`bench.pii_bench`): presidio per text vs our batched PiiAnalyzer.
+   PII accuracy (`bench.pii_accuracy`): token removal per type on presidio-evaluator's
+   synth_dataset_v2 and on the held-out dealership corpus, stock presidio beside ours.
 3. Postgres projection (`bench.postgres_bench`): bare psycopg COPY into a plain table vs
    `PostgresConversationSink.write` (decode, COPY, upsert, offsets in one transaction).
 4. ClickHouse projection (`bench.clickhouse_bench`): bare chDB INSERT FORMAT JSONEachRow vs
@@ -41,13 +43,15 @@ from bench.kafka_bench import kafka_rows
 from bench.kafka_topics import delete_topics, wait_for_topic
 from bench.llm_bench import local_model_rows, router_rows
 from bench.ocr_bench import ocr_rows
+from bench.pii_accuracy import pii_accuracy_rows
 from bench.pii_bench import pii_rows
 from bench.postgres_bench import postgres_rows
 from bench.projection_input import projection_batches
 from bench.stack_session import stack_session
 from bench.table import log, print_table
 from bench.voice_bench import voice_rows
-from runtime.kafka_clients import ensure_topics
+from runtime.kafka_auth import Principal
+from runtime.kafka_clients import ensure_acls, ensure_topics, remove_acls
 from runtime.settings import Settings
 from schemas import topics
 
@@ -61,6 +65,7 @@ def benchmarks(bench: Settings, quick: bool) -> Iterator[list[dict[str, Any]]]:
     n_kafka, n_pii, n_proj = (5000, 200, 10_000) if quick else (20_000, 500, 20_000)
     yield kafka_rows(bench, n_kafka)
     yield pii_rows(n_pii)
+    yield pii_accuracy_rows()
     batches = projection_batches(bench, n_proj)
     yield postgres_rows(bench, batches)
     yield clickhouse_rows(batches)
@@ -80,8 +85,9 @@ def main(settings: Settings, quick: bool = False) -> int:
                                         "app_id": f"auterity-bench-{tag}"})
     log("starting the stack (Kafka, Postgres)")
     with stack_session(settings):
-        ensure_topics(settings)
-        ensure_topics(bench)
+        ensure_topics(settings, principal=Principal.ADMIN)
+        ensure_topics(bench, principal=Principal.ADMIN)
+        ensure_acls(bench)  # the bench's own prefix: its clients act as the pipeline's do
         for spec in (topics.CONVERSATIONS_RAW, topics.CONVERSATIONS_REDACTED):
             wait_for_topic(bench, spec.name(bench.topic_prefix), spec.partitions)
         rows: list[dict[str, Any]] = []
@@ -90,7 +96,7 @@ def main(settings: Settings, quick: bool = False) -> int:
                 rows += area_rows
         finally:
             deleted = delete_topics(settings, [bench.topic_prefix, bench.app_id])
-            log(f"deleted {deleted} bench topic(s)")
+            log(f"deleted {deleted} bench topic(s) and {remove_acls(bench)} ACL(s)")
             if rows:
                 print_table(rows)
     log(f"done in {time.perf_counter() - started:.0f}s")

@@ -24,6 +24,7 @@ from connectors.ingest import produce
 from connectors.samples.conversations import sample_events
 from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.postgres import scalar
 from runtime.settings import Settings
 from schemas import serde, topics
@@ -43,7 +44,7 @@ def _dlq_high(settings: Settings) -> int:
 
 def send_bad_records(settings: Settings, run: str) -> int:
     """Three records the pipeline must dead-letter while the stream goes on."""
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=Principal.INGEST)
     topic = topics.CONVERSATIONS_RAW.name(settings.topic_prefix)
     base = {"event_id": f"{run}-bad", "tenant_id": "dealer-001", "occurred_at": utcnow(),
             "schema_version": 1, "conversation_id": f"{run}-bad", "channel": "sms",
@@ -124,7 +125,7 @@ def run_demo(settings: Settings, count: int, tenants: int, rate: float,
     _say("1/5 starting the local stack (Kafka, Postgres+pgvector, chDB) ...")
     for h in stack_health.up(settings):
         _say(f"    {h.name:<11} {h.detail}")
-    kafka_clients.ensure_topics(settings)
+    kafka_clients.ensure_topics(settings, principal=Principal.ADMIN)
     _say("2/5 starting the Faust worker and the projections ...")
     for name in supervisor.PROCESSES:
         supervisor.start(settings, name)

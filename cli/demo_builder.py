@@ -10,6 +10,7 @@ import psycopg
 
 from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import WorkflowRequest, utcnow
@@ -26,7 +27,7 @@ def run_builder_demo(settings: Settings, tenants: int, say: Callable[[str], None
                      timeout_s: float = 900.0) -> None:
     """Send one request per dealership and wait until its workflow and interface exist."""
     run = uuid.uuid4().hex[:8]
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=Principal.INGEST)
     sent = []
     for i, text in enumerate(REQUESTS):
         tenant = f"dealer-{(i % tenants) + 1}"

@@ -40,10 +40,13 @@ def cmd_stack(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{h.name:<11} {'ok' if h.healthy else 'DOWN':<5} {h.detail}")
         if not all(h.healthy for h in health):
             return 1
-        from runtime.kafka_clients import ensure_topics
+        from runtime.kafka_auth import Principal
+        from runtime.kafka_clients import ensure_acls, ensure_topics
 
-        created = ensure_topics(settings)
+        created = ensure_topics(settings, principal=Principal.ADMIN)
         print(f"topics      ok    {len(created)} created")
+        if settings.kafka_manage_acls and settings.kafka_security_protocol != "PLAINTEXT":
+            print(f"acls        ok    {ensure_acls(settings)} created")
         return 0
     if args.action == "down":
         from compose import processes as supervisor
@@ -174,11 +177,14 @@ def _event_json(event: Any) -> dict[str, Any]:
 
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.kafka_io import read_topic
+    from runtime.kafka_auth import Principal
     from schemas import serde, topics
 
     name = topics.by_name(args.topic, settings.topic_prefix).name(settings.topic_prefix)
     shown = 0
-    for msg in read_topic(settings, name, from_end=args.from_end, follow=args.follow):
+    # as `reader`: the redacted topics only (a raw-PII topic is refused by the broker)
+    for msg in read_topic(settings, name, principal=Principal.READER, from_end=args.from_end,
+                          follow=args.follow):
         try:
             body: Any = _event_json(serde.decode_any(msg.value()))
         except serde.DecodeError as exc:
@@ -340,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.media import add_media_commands
 
     add_media_commands(sub)
+
+    from cli.tenants import add_tenant_commands
+
+    add_tenant_commands(sub)
+
+    from cli.metrics_token import add_metrics_token_command
+
+    add_metrics_token_command(sub)
+
+    from cli.evaluate import add_eval_commands
+
+    add_eval_commands(sub)
 
     s = sub.add_parser("bench", help="benchmarks: ratios against the bare libraries")
     s.add_argument("--quick", action="store_true", help="smaller workloads")

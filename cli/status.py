@@ -1,4 +1,6 @@
-"""`auterity status`: service health, topic sizes, projection rows, consumer lag, DLQ size."""
+"""`auterity status`: service health, topic sizes, projection rows, consumer lag, DLQ size.
+
+An operator's view of every topic and group: its Kafka clients act as `admin`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from confluent_kafka import TopicPartition
 from cli import stack_health
 from compose import processes as supervisor
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.postgres import scalar
 from runtime.readiness import is_ready
 from runtime.settings import Settings
@@ -17,7 +20,7 @@ from schemas import topics
 
 def topic_sizes(settings: Settings) -> dict[str, dict[int, tuple[int, int]]]:
     """(low, high) watermarks per partition of every catalogued topic that exists."""
-    consumer = kafka_clients.consumer(settings, "auterity-status")
+    consumer = kafka_clients.consumer(settings, "auterity-status", principal=Principal.ADMIN)
     try:
         md = consumer.list_topics(timeout=10)
         out: dict[str, dict[int, tuple[int, int]]] = {}
@@ -34,7 +37,7 @@ def topic_sizes(settings: Settings) -> dict[str, dict[int, tuple[int, int]]]:
 
 def group_positions(settings: Settings, group: str, topic: str,
                     partitions: list[int]) -> dict[int, int]:
-    consumer = kafka_clients.consumer(settings, group)
+    consumer = kafka_clients.consumer(settings, group, principal=Principal.ADMIN)
     try:
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
         return {tp.partition: max(tp.offset, 0) for tp in committed}

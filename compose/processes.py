@@ -8,6 +8,7 @@ process is kept); `stop` sends SIGTERM, then SIGKILL after a timeout.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from runtime.readiness import is_ready, read_pid, ready_file
 from runtime.settings import Settings
 
 PROCESSES = ("worker", "projections")
+#: more workers of the same app (one consumer group): `worker-2`, `worker-3`, ...
+EXTRA_WORKER = re.compile(r"^worker-[0-9]+$")
 
 
 def _pidfile(settings: Settings, name: str) -> Path:
@@ -40,11 +43,17 @@ def start(settings: Settings, name: str, env: dict[str, str] | None = None) -> i
     ready_file(settings, name).unlink(missing_ok=True)
     log = open(settings.logs_dir / f"{name}.log", "ab")
     full_env = dict(os.environ, AUTERITY_HOME=str(settings.home), **(env or {}))
-    if name == "worker":  # the one worker this supervisor runs: static group membership
+    command = name
+    if name == "worker" or EXTRA_WORKER.match(name):  # static group membership, one id each
+        number = "1" if name == "worker" else name.split("-")[1]
         full_env.setdefault("AUTERITY_WORKER_INSTANCE",
-                            f"{socket.gethostname()}-{settings.app_id}-worker-1")
+                            f"{socket.gethostname()}-{settings.app_id}-worker-{number}")
+        full_env["AUTERITY_WORKER_NAME"] = name
+        command = "worker"
+    elif name not in PROCESSES:
+        raise ValueError(f"unknown process {name!r}: use {', '.join(PROCESSES)} or worker-N")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", name], stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "cli.main", command], stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True, env=full_env)
     _pidfile(settings, name).write_text(str(proc.pid))
     return proc.pid

@@ -2,6 +2,12 @@
 
 `up` is idempotent (a running service is left alone), `down` stops what `up` started,
 `status` reports each service's health. All state lives under `Settings.home`.
+
+The embedded broker authenticates every client (SASL/SCRAM on its client listener; the
+controller listener is SASL/PLAIN with a per-start secret) and authorizes it with KRaft's
+StandardAuthorizer, denying whatever no ACL allows. Its SCRAM users are the principals of
+runtime/kafka_auth.py, created at storage format with the passwords of the credentials file
+(written at the first start); the ACLs are created (idempotently) at every start.
 An external service named by AUTERITY_KAFKA_BOOTSTRAP / DATABASE_URL / CLICKHOUSE_URL is
 used as it is and never started or stopped here.
 """
@@ -9,6 +15,7 @@ used as it is and never started or stopped here.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -16,7 +23,9 @@ import time
 import uuid
 from pathlib import Path
 
-from runtime import kafka_clients
+from compose import postgres_auth
+from runtime import kafka_auth, kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.postgres import scalar
 from runtime.readiness import ServiceHealth, pid_alive, read_pid
 from runtime.settings import Settings
@@ -56,18 +65,46 @@ def install_kafka() -> Path:
     return libs
 
 
+def _jaas(module: str, **options: str) -> str:
+    opts = " ".join(f'{k}="{v}"' for k, v in options.items())
+    return f"org.apache.kafka.common.security.{module} required {opts};"
+
+
 def _kafka_properties(settings: Settings) -> str:
+    """server.properties (it holds secrets: written mode 0600). The controller's PLAIN secret
+    is new at every start; both of its ends are in this one file."""
     data = settings.kafka_dir / "data"
+    mechanism = settings.kafka_sasl_mechanism
+    admin_user, admin_password = kafka_auth.credentials(settings, Principal.ADMIN)
+    controller_secret = secrets.token_urlsafe(24)
+    scram = _jaas("scram.ScramLoginModule", username=admin_user, password=admin_password)
+    plain = _jaas("plain.PlainLoginModule", username="controller", password=controller_secret,
+                  user_controller=controller_secret)
     return "\n".join([
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{settings.kafka_controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},"
+        f"listeners=CLIENT://127.0.0.1:{settings.kafka_port},"
         f"CONTROLLER://127.0.0.1:{settings.kafka_controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+        f"advertised.listeners=CLIENT://127.0.0.1:{settings.kafka_port}",
         "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name=CLIENT",
+        "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT",
+        # clients: SCRAM users from the metadata log; the broker's own (inter-broker) login is
+        # the admin's
+        f"sasl.enabled.mechanisms={mechanism}",
+        f"sasl.mechanism.inter.broker.protocol={mechanism}",
+        f"listener.name.client.sasl.enabled.mechanisms={mechanism}",
+        f"listener.name.client.{mechanism.lower()}.sasl.jaas.config={scram}",
+        # the controller listener: PLAIN with one static user, the broker itself (SCRAM users
+        # live in the metadata log the controller serves); unauthenticated, the broker would
+        # be User:ANONYMOUS there, which would then have to be a super user
+        "sasl.mechanism.controller.protocol=PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+        f"listener.name.controller.plain.sasl.jaas.config={plain}",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        f"super.users=User:{admin_user};User:controller",
+        "allow.everyone.if.no.acl.found=false",
         f"log.dirs={data}",
         "num.partitions=3",
         "offsets.topic.replication.factor=1",
@@ -85,9 +122,30 @@ def _kafka_properties(settings: Settings) -> str:
     ])
 
 
+def _check_embedded_security(settings: Settings) -> None:
+    if settings.kafka_security_protocol != "SASL_PLAINTEXT" or \
+            settings.kafka_sasl_mechanism not in kafka_auth.EMBEDDED_MECHANISMS:
+        raise StackError(
+            f"the embedded broker takes SASL_PLAINTEXT with "
+            f"{' or '.join(kafka_auth.EMBEDDED_MECHANISMS)}, not "
+            f"{settings.kafka_security_protocol}/{settings.kafka_sasl_mechanism} "
+            "(AUTERITY_KAFKA_SECURITY_PROTOCOL / AUTERITY_KAFKA_SASL_MECHANISM are for external "
+            "brokers)")
+
+
+def _scram_users(settings: Settings) -> list[str]:
+    """`--add-scram` arguments of the storage format: every principal with its password."""
+    args = []
+    for p in Principal:
+        username, password = kafka_auth.credentials(settings, p)
+        args += ["--add-scram",
+                 f"{settings.kafka_sasl_mechanism}=[name={username},password={password}]"]
+    return args
+
+
 def kafka_health(settings: Settings, timeout: float = 3.0) -> ServiceHealth:
-    admin = kafka_clients.admin(settings, quiet=True)
     try:
+        admin = kafka_clients.admin(settings, principal=Principal.ADMIN, quiet=True)
         md = admin.list_topics(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - reported as unhealthy with the reason
         return ServiceHealth("kafka", False, f"{settings.kafka_servers}: {exc}")
@@ -114,6 +172,14 @@ def postgres_pid(settings: Settings) -> int | None:
     return pid if pid_alive(pid) else None
 
 
+def _secured(settings: Settings, health: ServiceHealth) -> ServiceHealth:
+    """The embedded broker's users and ACLs as the code wants them (both idempotent)."""
+    kafka_clients.ensure_scram_users(settings)
+    created = kafka_clients.ensure_acls(settings)
+    health.detail += f", SASL/{settings.kafka_sasl_mechanism}, ACLs ok ({created} created)"
+    return health
+
+
 def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
     if settings.kafka_bootstrap:
         return kafka_health(settings)
@@ -121,12 +187,23 @@ def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
     if kafka_pid(settings) is not None:
         health = kafka_health(settings)
         if health.healthy:
-            return health
+            return _secured(settings, health)
+    _check_embedded_security(settings)
     libs = install_kafka()
     kdir = settings.kafka_dir
     kdir.mkdir(parents=True, exist_ok=True)
+    formatted = (kdir / "data" / "meta.properties").exists()
+    if formatted and not settings.kafka_credentials_path.exists():
+        raise StackError(
+            f"{kdir / 'data'} was formatted before Kafka authentication was enabled (no "
+            f"{settings.kafka_credentials_path}): its broker has no SCRAM users. Remove "
+            f"{kdir} to format it again (its topics are lost).")
+    kafka_auth.ensure_credentials_file(settings)
     props = kdir / "server.properties"
-    props.write_text(_kafka_properties(settings))
+    props.unlink(missing_ok=True)
+    fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(_kafka_properties(settings))
     cluster_file = kdir / "cluster.id"
     if not cluster_file.exists():
         cluster_file.write_text(uuid.uuid4().hex[:22])
@@ -134,7 +211,7 @@ def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
     classpath = f"{libs}/*"
     fmt = subprocess.run(
         [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-         "-t", cluster_file.read_text().strip(), "-c", str(props)],
+         "-t", cluster_file.read_text().strip(), "-c", str(props), *_scram_users(settings)],
         capture_output=True, text=True,
     )
     if fmt.returncode != 0:
@@ -158,7 +235,7 @@ def start_kafka(settings: Settings, timeout: float = 90.0) -> ServiceHealth:
             raise StackError(f"Kafka exited with {proc.returncode} at start; log tail:\n{tail}")
         health = kafka_health(settings, timeout=1.0)
         if health.healthy:
-            return health
+            return _secured(settings, health)
         time.sleep(0.5)
     raise StackError(f"Kafka did not answer on {settings.kafka_servers} within {timeout:.0f}s; "
                      f"see {settings.logs_dir / 'kafka.log'}")
@@ -204,6 +281,7 @@ def start_postgres(settings: Settings) -> ServiceHealth:
         settings.pg_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
             pgserver.get_server(settings.pg_dir, cleanup_mode=None)
+            postgres_auth.require_passwords(settings)  # pgserver's initdb trusts every login
         except Exception as exc:
             raise StackError(
                 f"embedded Postgres failed to start in {settings.pg_dir}: {exc}") from exc

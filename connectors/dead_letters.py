@@ -2,6 +2,7 @@
 
 Replay re-sends the original bytes to the original topic with the original key, so a record
 that failed for a transient reason (or after a fix) flows through the normal path again.
+The DLQ is raw layer: both act as the `admin` principal (an operator's tool).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from connectors.kafka_io import read_topic
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import DeadLetter, utcnow
@@ -25,7 +27,8 @@ class StoredDeadLetter:
 def list_dead_letters(settings: Settings, kind: str | None = None,
                       step: str | None = None) -> Iterator[StoredDeadLetter]:
     topics.assert_raw_readers("dlq_cli", topics.DEAD_LETTERS)
-    for msg in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
+    for msg in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix),
+                          principal=Principal.ADMIN):
         try:
             dl = serde.decode(msg.value(), DeadLetter)
         except serde.DecodeError as exc:  # shown, not hidden: someone wrote junk to the DLQ
@@ -41,7 +44,7 @@ def list_dead_letters(settings: Settings, kind: str | None = None,
 def replay(settings: Settings, kind: str | None = None, step: str | None = None,
            offsets: Sequence[int] | None = None) -> int:
     """Re-send matching dead letters' payloads to their source topics; return how many."""
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=Principal.ADMIN)
     sent = 0
     for stored in list_dead_letters(settings, kind=kind, step=step):
         if offsets and stored.offset not in offsets:

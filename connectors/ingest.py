@@ -8,6 +8,9 @@ filled in (uuid4 / now); `ingested_at` is always stamped here.
 
 A text over `max_text_chars` that fits the message limit is sent: the PII step dead-letters
 it as `oversized` (bad input never stops the stream).
+
+Records are sent as the `ingest` principal, which may write the pipeline's input topics
+(runtime/kafka_auth.py INGEST_TOPICS) and read none.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pydantic import ValidationError
 
 from connectors.kafka_io import produce_blocking
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde
 from schemas.errors import describe
@@ -89,16 +93,18 @@ def _kafka_reason(err: KafkaError) -> str:
 def produce(settings: Settings, spec: TopicSpec,
             events: Iterable[Item | tuple[str, Item]],
             rate: float | None = None,
-            progress: Callable[[int], None] | None = None) -> IngestReport:
+            progress: Callable[[int], None] | None = None, *,
+            principal: Principal = Principal.INGEST) -> IngestReport:
     """Send `events` to `spec`'s topic keyed by its key field.
 
     An item is an event, a ValueError (an input already rejected, reported as it is), or a
     (where, event-or-ValueError) pair naming where it came from (e.g. 'line 3'); an unnamed
     event is named 'record <n>' (its position). A record larger than the topic's limit, or
     that Kafka refuses or does not acknowledge, is reported with its name and reason; every
-    other record is sent and flushed.
+    other record is sent and flushed. The records go as `principal`: the connectors' `ingest`,
+    which may write only the input topics (a tool standing in for the worker names its own).
     """
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=principal)
     topic = spec.name(settings.topic_prefix)
     report = IngestReport()
     problems: list[tuple[int, str]] = []  # (position, '<where>: <reason>'), sorted at the end

@@ -12,6 +12,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Message, Producer, TopicPartition
 
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 
 
@@ -27,10 +28,11 @@ def produce_blocking(producer: Producer, topic: str, key: bytes | None, value: b
     producer.poll(0)
 
 
-def read_topic(settings: Settings, topic: str, *, from_end: bool = False, follow: bool = False,
-               idle_timeout: float = 2.0) -> Iterator[Message]:
-    """Yield the records of every partition of `topic`; stop at the end unless `follow`."""
-    consumer = kafka_clients.consumer(settings)
+def read_topic(settings: Settings, topic: str, *, principal: Principal, from_end: bool = False,
+               follow: bool = False, idle_timeout: float = 2.0) -> Iterator[Message]:
+    """Yield the records of every partition of `topic` as `principal`; stop at the end unless
+    `follow`."""
+    consumer = kafka_clients.consumer(settings, principal=principal)
     try:
         md = consumer.list_topics(topic, timeout=10)
         if topic not in md.topics or md.topics[topic].error is not None:

@@ -23,6 +23,7 @@ from confluent_kafka import Message
 
 from projections.metrics_store import MetricsStore
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from schemas import serde, topics
 from schemas.events import ConversationMessageRedacted, DeadLetter
 
@@ -114,6 +115,7 @@ class ClickHouseRowSink:
     name: str
     table: str
     row: Callable[[Message], dict[str, Any]]
+    principal: Principal = Principal.PROJECTIONS
 
     def __init__(self, store: MetricsStore) -> None:
         self.store = store
@@ -133,5 +135,6 @@ class ClickHouseMetricsSink(ClickHouseRowSink):
     """Projection `clickhouse` of conversations.redacted and the DLQ."""
 
     name = "clickhouse"
+    principal = Principal.STEP_METRICS  # may read the DLQ (raw layer); `projections` may not
     table = TABLE
     row = staticmethod(metric_row)

@@ -25,6 +25,7 @@ from projections.postgres_targets import (
     latest_wins,
     source_of,
 )
+from runtime.kafka_auth import Principal
 from schemas import topics
 from schemas.events import CallAnalyzed, DocumentExtracted, RestrictedFields
 
@@ -85,6 +86,7 @@ class PostgresRestrictedSink(TargetedProjection):
 
     name = "postgres_restricted"
     step = "restricted_projection"
+    principal = Principal.RESTRICTED  # the one principal that may read pii.restricted
     specs = (topics.RESTRICTED_FIELDS,)
     handlers = {RestrictedFields: restricted_rows}
     targets = (RESTRICTED,)

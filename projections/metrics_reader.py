@@ -2,6 +2,8 @@
 
 CLICKHOUSE_URL set -> the ClickHouse server. Otherwise the embedded chDB: through the owner
 process's read-only endpoint when the metrics projection runs, or directly when it does not.
+Every way reads the same: one SELECT per query, checked and run read-only with limits
+(projections/metrics_query.py); with `tenant` only that tenant's rows.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from projections.metrics_store import ChdbStore, MetricsStoreError, ServerStore
+from projections.metrics_auth import operator_token, tenant_token
+from projections.metrics_errors import MetricsStoreError, QueryRefused
+from projections.metrics_query import ReadLimits
+from projections.metrics_store import ChdbStore, ServerStore
 from runtime.readiness import ServiceHealth
 from runtime.settings import Settings
 
@@ -27,51 +32,70 @@ class MetricsReader(Protocol):
 
 
 class HttpReader:
-    """Reads through the chDB owner's endpoint (projections.metrics_http)."""
+    """Reads through the chDB owner's endpoint (projections.metrics_http) with a bearer
+    `token` (projections.metrics_auth): the operator's, or a tenant's."""
 
-    def __init__(self, port: int, database: str) -> None:
+    def __init__(self, port: int, database: str, token: str) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.database = database
+        self._token = token
 
     def ping(self, timeout: float = 1.0) -> str:
         with urllib.request.urlopen(f"{self.base}/ping", timeout=timeout) as resp:
             return resp.read().decode()
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        req = urllib.request.Request(f"{self.base}/query", data=sql.encode(), method="POST")
+        req = urllib.request.Request(f"{self.base}/query", data=sql.encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {self._token}"})
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=60) as resp:
                 body = resp.read().decode()
         except urllib.error.HTTPError as exc:
-            raise MetricsStoreError(f"metrics endpoint: {exc.read().decode()}") from exc
+            error = QueryRefused if exc.code == 403 else MetricsStoreError
+            raise error(f"metrics endpoint ({exc.code}): {exc.read().decode()}") from exc
         return [json.loads(line) for line in body.splitlines() if line]
 
     def describe(self) -> str:
         return f"{self.ping()} (via the metrics projection on {self.base})"
 
 
+def read_limits(settings: Settings) -> ReadLimits:
+    """The limits every read of the metrics store runs under (AUTERITY_METRICS_QUERY_*)."""
+    return ReadLimits(timeout_s=settings.metrics_query_timeout_s,
+                      memory_bytes=settings.metrics_query_memory_mb * 1024 * 1024,
+                      max_rows=settings.metrics_query_max_rows,
+                      threads=settings.metrics_query_threads)
+
+
 @contextmanager
-def open_metrics_reader(settings: Settings, *, direct: bool = True) -> Iterator[MetricsReader]:
-    """A reader of the metrics store. `direct=False` never opens chDB in this process (it
-    would lock the directory the projections process must own): without a serving owner it
-    raises MetricsStoreError instead; long-running processes (the worker) read that way."""
+def open_metrics_reader(settings: Settings, *, direct: bool = True,
+                        tenant: str | None = None) -> Iterator[MetricsReader]:
+    """A read-only reader of the metrics store: the operator's (every table), or with
+    `tenant` one that sees only that tenant's rows. `direct=False` never opens chDB in this
+    process (it would lock the directory the projections process must own): without a
+    serving owner it raises MetricsStoreError instead; long-running processes (the worker)
+    read that way."""
+    limits = read_limits(settings)
     if settings.clickhouse_url:
-        store = ServerStore(settings.clickhouse_url, settings.clickhouse_database)
+        store = ServerStore(settings.clickhouse_url, settings.clickhouse_database, limits)
         try:
-            yield store
+            yield store.reader(tenant)
         finally:
             store.close()
         return
-    http = HttpReader(settings.metrics_port, settings.clickhouse_database)
+    key = settings.resolved_metrics_endpoint_key()
+    token = operator_token(key) if tenant is None else tenant_token(key, tenant)
+    http = HttpReader(settings.metrics_port, settings.clickhouse_database, token)
     try:
         owner = http.ping()
     except OSError as exc:
         if not direct:
             raise MetricsStoreError(f"the metrics projection does not answer on port "
                                     f"{settings.metrics_port} ({exc})") from exc
-        chdb = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5)
+        chdb = ChdbStore(settings.chdb_dir, settings.clickhouse_database, open_timeout=5,
+                         limits=limits)
         try:
-            yield chdb
+            yield chdb.reader(tenant)
         finally:
             chdb.close()
         return

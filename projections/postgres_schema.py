@@ -14,9 +14,28 @@ Invariants:
   hold redacted text only;
 - `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
   subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
-  `auterity_pii_reader` may select, and row-level security keeps it to one tenant too;
-- readers connect as (or SET ROLE to) `auterity_reader` and see only the rows of the tenant
-  named by `SET auterity.tenant_id = '...'` (row-level security; no tenant set = no rows).
+  `auterity_pii_reader` may select, and row-level security keeps it to one tenant too.
+
+Tenant isolation (a reader runs any SQL it likes; it still cannot choose its tenant):
+- a reader is a per-tenant LOGIN role with a password (projections/tenant_readers.py, `auterity
+  tenants add-reader`), a member of the NOLOGIN group `auterity_reader` (SELECT on
+  TENANT_TABLES) or `auterity_pii_reader` (SELECT on RESTRICTED_TABLES), inheriting its
+  grants but unable to SET ROLE to the group;
+- `tenant_readers` maps a login role (by oid) to its tenant; no role but the owner has any
+  privilege on it (and row-level security without a policy denies even a stray grant);
+- every reader-visible table has ONE policy, keeping `tenant_id` to the value of
+  `auterity_current_tenant()` (TENANT_POLICY says why it has the shape it has): a
+  SECURITY DEFINER function without arguments, with a fixed search_path, returning the
+  tenant of `session_user` (the authenticated login: SET ROLE does not change it, and only a
+  superuser may SET SESSION AUTHORIZATION), NULL (no rows) for a role it does not map. There
+  is no setting a session can change to pick another tenant (the old `auterity.tenant_id`
+  setting is gone);
+- readers create nothing: no CREATE on the schema, no TEMPORARY on the database (so no
+  functions, views or tables of their own, not even in pg_temp);
+- the reader-visible tables keep no column statistics (`SET STATISTICS 0`): the planner's
+  estimates cannot be turned into an oracle for another tenant's values (PostgreSQL lets a
+  leakproof operator such as text `=` or `<` use the statistics of an RLS table);
+- the owner (the projections) bypasses row-level security as the tables' owner.
 """
 
 from __future__ import annotations
@@ -25,6 +44,8 @@ import psycopg
 
 READER_ROLE = "auterity_reader"
 PII_READER_ROLE = "auterity_pii_reader"
+# the SECURITY DEFINER function every tenant policy calls: the tenant of the login
+CURRENT_TENANT_FN = "auterity_current_tenant"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses")
@@ -182,6 +203,16 @@ CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     PRIMARY KEY (tenant_id, subject_kind, subject_id)
 );
 
+CREATE TABLE IF NOT EXISTS tenant_readers (
+    role_oid   oid         PRIMARY KEY,
+    role_name  name        NOT NULL,
+    tenant_id  text        NOT NULL CHECK (tenant_id <> ''),
+    kind       text        NOT NULL CHECK (kind IN ('reader', 'pii_reader')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON tenant_readers FROM PUBLIC;
+ALTER TABLE tenant_readers ENABLE ROW LEVEL SECURITY;
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{READER_ROLE}') THEN
@@ -190,25 +221,88 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PII_READER_ROLE}') THEN
         CREATE ROLE {PII_READER_ROLE} NOLOGIN;
     END IF;
+    -- readers create nothing: no functions, views or tables, not even temporary ones
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC', current_schema());
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), current_user);
+    -- the tenant of the authenticated login; NULL (no rows) for any role it does not map
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION {CURRENT_TENANT_FN}() RETURNS text
+            LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+            SET search_path = pg_catalog, pg_temp
+        AS $body$ SELECT t.tenant_id FROM %I.tenant_readers t WHERE t.role_oid =
+                  pg_catalog.to_regrole(pg_catalog.quote_ident(session_user))::oid $body$
+        $f$, current_schema());
 END $$;
+REVOKE ALL ON FUNCTION {CURRENT_TENANT_FN}() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {CURRENT_TENANT_FN}() TO {READER_ROLE}, {PII_READER_ROLE};
 """
+
+# The policy every reader-visible table has (named for what it does; a policy of any other name
+# or command on these tables, such as the former `tenant_isolation` keyed by the client-set
+# `auterity.tenant_id` setting, is dropped by `migrate`). Why this shape:
+# - `(SELECT fn())` is an InitPlan: the login's tenant is looked up once per query, and every
+#   tenant index (they all lead with tenant_id) can use the bounds, so a plain call per row
+#   (about 5 us each in a sequential scan) is avoided;
+# - the policy's quals must be the FIRST a scan evaluates on every row. PostgreSQL lets a
+#   reader's cheap leakproof quals (text `=`, `<`, `>=`) run before a policy's when they cost
+#   less, and (PostgreSQL 18, measured) orders an equality that joins an equivalence class,
+#   `tenant_id = (SELECT fn())`, after a reader's range quals of equal cost. An InitPlan
+#   runs when first needed, so EXPLAIN ANALYZE
+#   showing it "never executed" would tell the reader that NO row of ANY tenant matched its
+#   predicate: an oracle for other tenants' values, one range at a time. Two range quals of
+#   one operator each are not an equivalence class and cost what any reader qual costs at
+#   least, so they stay first (a qual of cost zero, `col IS NULL` or a bare boolean column,
+#   can still go ahead: README "What it does not cover");
+# - `>=` and `<=` together are `=` under the deterministic default collation.
+POLICY_NAME = "tenant_of_login"
+TENANT_POLICY = (f"tenant_id >= (SELECT {CURRENT_TENANT_FN}()) "
+                 f"AND tenant_id <= (SELECT {CURRENT_TENANT_FN}())")
 
 TENANT_ISOLATION = """
 ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
 DO $$
 BEGIN
+    -- one policy, for SELECT, keyed by the login; any other (such as the former one keyed
+    -- by the client-set auterity.tenant_id setting) is dropped
+    IF EXISTS (SELECT 1 FROM pg_policies
+               WHERE schemaname = current_schema() AND tablename = '{table}'
+                 AND (policyname <> '{policy_name}' OR cmd <> 'SELECT')) THEN
+        EXECUTE (SELECT string_agg(format('DROP POLICY %I ON {table}', policyname), '; ')
+                 FROM pg_policies
+                 WHERE schemaname = current_schema() AND tablename = '{table}');
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_policies
-                   WHERE tablename = '{table}' AND policyname = 'tenant_isolation') THEN
-        CREATE POLICY tenant_isolation ON {table}
-            USING (tenant_id = current_setting('auterity.tenant_id', true));
+                   WHERE schemaname = current_schema() AND tablename = '{table}') THEN
+        CREATE POLICY {policy_name} ON {table} FOR SELECT USING ({policy});
     END IF;
 END $$;
+DO $$
+DECLARE col name;
+BEGIN
+    -- no column statistics: the planner's estimates must not reveal other tenants' values
+    FOR col IN SELECT attname FROM pg_attribute
+               WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped
+                 AND attstattarget IS DISTINCT FROM 0 LOOP
+        EXECUTE format('ALTER TABLE {table} ALTER COLUMN %I SET STATISTICS 0', col);
+        IF to_regproc('pg_clear_attribute_stats') IS NOT NULL THEN  -- PostgreSQL 18+
+            EXECUTE format('SELECT pg_clear_attribute_stats(%L, %L, %L, false)',
+                           current_schema(), '{table}', col);
+        ELSIF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+            DELETE FROM pg_statistic WHERE starelid = '{table}'::regclass;
+        END IF;
+    END LOOP;
+END $$;
+REVOKE ALL ON {table} FROM PUBLIC;
 GRANT SELECT ON {table} TO {reader};
 """
 
 DDL = (TABLES_DDL
-       + "".join(TENANT_ISOLATION.format(table=t, reader=READER_ROLE) for t in TENANT_TABLES)
-       + "".join(TENANT_ISOLATION.format(table=t, reader=PII_READER_ROLE)
+       + "".join(TENANT_ISOLATION.format(table=t, reader=READER_ROLE,
+                                         policy=TENANT_POLICY, policy_name=POLICY_NAME)
+         for t in TENANT_TABLES)
+       + "".join(TENANT_ISOLATION.format(table=t, reader=PII_READER_ROLE,
+                                         policy=TENANT_POLICY, policy_name=POLICY_NAME)
                  + f"REVOKE ALL ON {t} FROM {READER_ROLE};\n" for t in RESTRICTED_TABLES))
 
 _LOCK_ID = 0x61757465  # serialises concurrent migrations ("aute")

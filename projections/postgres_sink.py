@@ -22,6 +22,7 @@ from confluent_kafka import Message, Producer
 
 from projections.postgres_schema import migrate
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.dead_letters import dead_letter
@@ -46,13 +47,15 @@ class DeadLetterOutbox:
     """Dead letters of one projection step, produced to the DLQ topic.
 
     Invariant: `flush` returns only once Kafka acknowledged every dead letter, so a caller
-    that stores the offsets past a record after `flush` never loses it.
+    that stores the offsets past a record after `flush` never loses it. The producer acts as
+    the projection's principal (which may write the DLQ, not read it).
     """
 
-    def __init__(self, settings: Settings, step: str, producer: Producer | None = None) -> None:
+    def __init__(self, settings: Settings, step: str, producer: Producer | None = None, *,
+                 principal: Principal) -> None:
         self.settings = settings
         self.step = step
-        self.producer = producer or kafka_clients.producer(settings)
+        self.producer = producer or kafka_clients.producer(settings, principal=principal)
         self.topic = topics.DEAD_LETTERS.name(settings.topic_prefix)
 
     def add(self, m: Message, kind: str, error: str, tenant_id: str | None = None) -> None:
@@ -82,21 +85,24 @@ def copy_rows(conn: psycopg.Connection, temp: str, like: str, columns: Sequence[
 class PostgresProjection:
     """A projection into Postgres: rows and next offsets in ONE transaction.
 
-    Subclasses set `name` (the key in `projection_offsets`) and `step` (the dead letters'
-    step), and implement `_prepare` (a record -> its rows, or raise serde.DecodeError to
-    dead-letter it) and `_apply` (store prepared rows inside the caller's transaction).
+    Subclasses set `name` (the key in `projection_offsets`), `step` (the dead letters'
+    step) and, if not `projections`, the Kafka `principal` it reads as; and implement
+    `_prepare` (a record -> its rows, or raise serde.DecodeError to dead-letter it) and
+    `_apply` (store prepared rows inside the caller's transaction).
     Invariant: the offsets past a batch are stored only with its rows, and only after the
     dead letters of its refused records were acknowledged.
     """
 
     name: str
     step: str
+    principal: Principal = Principal.PROJECTIONS
 
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
         self.settings = settings
         self.conn = psycopg.connect(settings.resolved_database_url(), autocommit=True)
         migrate(self.conn)
-        self.dead_letters = DeadLetterOutbox(settings, self.step, producer)
+        self.dead_letters = DeadLetterOutbox(settings, self.step, producer,
+                                             principal=self.principal)
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:
         rows = self.conn.execute(

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal, projection_group
 from runtime.settings import Settings
 
 log = logging.getLogger("auterity.projections")
@@ -54,11 +55,13 @@ class ProjectionRunner:
     """Consume `topics` into the sink `open_sink` builds until `stop()` is called.
 
     `name` is the sink's name (its consumer group is `<app_id>-projection-<name>`); `store`
-    names what the sink writes to, for the log lines of a projection waiting for it.
+    names what the sink writes to, for the log lines of a projection waiting for it;
+    `principal` is who the consumer reads as (the broker's ACLs allow it `topics` or not).
     """
 
     def __init__(self, settings: Settings, open_sink: Callable[[], Sink], topics: Sequence[str],
-                 *, name: str, store: str = "its store", batch_size: int | None = None) -> None:
+                 *, name: str, principal: Principal, store: str = "its store",
+                 batch_size: int | None = None) -> None:
         self.settings = settings
         self.name = name
         self.store = store
@@ -72,7 +75,7 @@ class ProjectionRunner:
         self.rows_written = 0
         self.error: Exception | None = None
         self.consumer = kafka_clients.consumer(
-            settings, f"{settings.app_id}-projection-{name}",
+            settings, projection_group(settings, name), principal=principal,
             **{"enable.auto.offset.store": False, "auto.offset.reset": "earliest",
                "fetch.max.bytes": settings.max_message_bytes * 2,
                "session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000})

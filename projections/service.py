@@ -22,11 +22,14 @@ from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
+from projections.metrics_reader import read_limits
 from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
+from projections.output_scan_sink import SCANNED_TOPICS, OutputScanSink
 from projections.postgres_sink import PostgresConversationSink, PostgresProjection
 from projections.postgres_targets import TargetedProjection
 from projections.runner import ProjectionRunner, run_until_signalled
 from projections.usage_sink import ModelUsageSink
+from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.readiness import mark_ready
 from runtime.settings import Settings
@@ -37,9 +40,10 @@ log = logging.getLogger("auterity.projections")
 
 def open_store(settings: Settings) -> MetricsStore:
     """The metrics store this process writes: a ClickHouse server if configured, else chDB."""
+    limits = read_limits(settings)
     if settings.clickhouse_url:
-        return ServerStore(settings.clickhouse_url, settings.clickhouse_database)
-    return ChdbStore(settings.chdb_dir, settings.clickhouse_database)
+        return ServerStore(settings.clickhouse_url, settings.clickhouse_database, limits)
+    return ChdbStore(settings.chdb_dir, settings.clickhouse_database, limits=limits)
 
 
 def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRunner]:
@@ -54,7 +58,7 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
 
     def postgres(sink: type[PostgresProjection], names: list[str]) -> ProjectionRunner:
         return ProjectionRunner(settings, partial(sink, settings), names, name=sink.name,
-                                store="Postgres")
+                                principal=sink.principal, store="Postgres")
 
     def targeted(sink: type[TargetedProjection]) -> ProjectionRunner:
         return postgres(sink, [spec.name(prefix) for spec in sink.specs])
@@ -62,24 +66,32 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
     return [
         postgres(PostgresConversationSink, [redacted]),
         ProjectionRunner(settings, partial(ClickHouseMetricsSink, store), [redacted, dlq],
-                         name=ClickHouseMetricsSink.name, store=clickhouse),
+                         name=ClickHouseMetricsSink.name,
+                         principal=ClickHouseMetricsSink.principal, store=clickhouse),
         targeted(PostgresBuilderSink),
         ProjectionRunner(settings, partial(ModelUsageSink, store, settings),
                          [topics.MODEL_USAGE.name(prefix)], name=ModelUsageSink.name,
-                         store=clickhouse),
+                         principal=ModelUsageSink.principal, store=clickhouse),
         targeted(PostgresMediaSink),
         targeted(PostgresRestrictedSink),
+        ProjectionRunner(settings, partial(OutputScanSink, store),
+                         [spec.name(prefix) for spec in SCANNED_TOPICS],
+                         name=OutputScanSink.name, principal=OutputScanSink.principal,
+                         store=clickhouse),
         ProjectionRunner(settings, partial(MediaMetricsSink, store),
                          [spec.name(prefix) for spec in MEDIA_TOPICS],
-                         name=MediaMetricsSink.name, store=clickhouse),
+                         name=MediaMetricsSink.name, principal=MediaMetricsSink.principal,
+                         store=clickhouse),
     ]
 
 
 def run_projections(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    ensure_topics(settings)
+    ensure_topics(settings, principal=Principal.PROJECTIONS)
     store = open_store(settings)
-    server = None if settings.clickhouse_url else metrics_http.serve(store, settings.metrics_port)
+    server = None if settings.clickhouse_url else metrics_http.serve(
+        store, settings.metrics_port, settings.resolved_metrics_endpoint_key(),
+        settings.metrics_query_concurrency)
     runners = build_runners(settings, store)
     try:
         run_until_signalled(runners, on_ready=lambda: mark_ready(settings, "projections"))

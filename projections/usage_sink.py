@@ -25,6 +25,7 @@ from confluent_kafka import Message, Producer
 from projections.clickhouse_sink import StoredPositions, ch_datetime, insert_by_partition
 from projections.metrics_store import MetricsStore
 from projections.postgres_sink import DeadLetterOutbox, Rejected
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde
 from schemas.events import ModelUsage
@@ -66,12 +67,14 @@ class ModelUsageSink:
 
     name = "clickhouse_usage"
     step = "usage_projection"
+    principal = Principal.PROJECTIONS
 
     def __init__(self, store: MetricsStore, settings: Settings,
                  producer: Producer | None = None) -> None:
         self.store = store
         store.ensure_schema()
-        self.dead_letters = DeadLetterOutbox(settings, self.step, producer)
+        self.dead_letters = DeadLetterOutbox(settings, self.step, producer,
+                                             principal=self.principal)
         self.positions = StoredPositions(self.stored_offsets)
 
     def stored_offsets(self, topic_names: Sequence[str]) -> dict[tuple[str, int], int]:

@@ -33,8 +33,9 @@ def spend_today(settings: Settings, day: date | None = None,
     start = datetime.combine(day, time.min, UTC)
     with open_metrics_reader(settings, direct=False) as reader:
         db = reader.database
-        exists = reader.query(f"EXISTS TABLE {db}.{TABLE}")
-        if not exists or not int(next(iter(exists[0].values()))):
+        exists = reader.query(f"SELECT count() AS n FROM system.tables WHERE database = '{db}' "
+                              f"AND name = '{TABLE}'")
+        if not int(exists[0]["n"]):
             return {}
         rows = reader.query(
             f"SELECT tenant_id, toFloat64(sum(cost_usd)) AS usd FROM {db}.{TABLE} FINAL "

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.secrets import read_or_create_key
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +30,42 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap: str = "1g"
+    # Kafka authentication (README "Kafka authentication and ACLs"). Every client acts as one
+    # principal (runtime/kafka_auth.py). The embedded broker is always SASL_PLAINTEXT with
+    # SCRAM on loopback; an external broker takes these from the environment.
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT"] = Field(
+        default="SASL_PLAINTEXT", description="how clients talk to the broker. PLAINTEXT "
+        "(no authentication, no ACLs) only for an external broker without security")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-256", description="SASL mechanism; the embedded broker takes SCRAM "
+        "only (its users are created with this mechanism at storage format)")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle to verify an external broker's certificate with "
+        "SASL_SSL; unset = the system's CAs")
+    kafka_credentials_file: Path | None = Field(
+        default=None, description="JSON file {principal: {username, password}}; unset = "
+        "<home>/kafka/credentials.json, which the embedded broker writes (mode 0600) with "
+        "random passwords at its first start. Per-principal env variables win over it")
+    kafka_manage_acls: bool = Field(
+        default=True, description="`auterity stack up` creates the ACLs the pipeline needs "
+        "(as the admin principal; the embedded broker always gets them). false = an operator "
+        "manages an external broker's ACLs")
+    # Per principal: AUTERITY_KAFKA_<PRINCIPAL>_USERNAME (default: the principal's name, e.g.
+    # `pii-step`) and AUTERITY_KAFKA_<PRINCIPAL>_PASSWORD (default: from the credentials file).
+    kafka_admin_username: str | None = None
+    kafka_admin_password: SecretStr | None = None
+    kafka_ingest_username: str | None = None
+    kafka_ingest_password: SecretStr | None = None
+    kafka_pii_step_username: str | None = None
+    kafka_pii_step_password: SecretStr | None = None
+    kafka_projections_username: str | None = None
+    kafka_projections_password: SecretStr | None = None
+    kafka_restricted_username: str | None = None
+    kafka_restricted_password: SecretStr | None = None
+    kafka_step_metrics_username: str | None = None
+    kafka_step_metrics_password: SecretStr | None = None
+    kafka_reader_username: str | None = None
+    kafka_reader_password: SecretStr | None = None
     database_url: str | None = Field(
         default=None, validation_alias="DATABASE_URL", description="unset = embedded Postgres"
     )
@@ -35,6 +74,18 @@ class Settings(BaseSettings):
     )
     clickhouse_database: str = "auterity"
     metrics_port: int = Field(default=8124, description="read-only query port of the chDB owner")
+    # the metrics query endpoint (projections/metrics_query.py): limits on every read
+    metrics_query_timeout_s: float = Field(
+        default=10.0, description="a metrics read running longer is stopped (max_execution_time)")
+    metrics_query_memory_mb: int = Field(default=1024, description="memory limit per metrics read")
+    metrics_query_max_rows: int = Field(default=100_000,
+                                        description="a metrics read returning more rows fails")
+    metrics_query_threads: int = Field(default=2, description="threads per metrics read")
+    metrics_query_concurrency: int = Field(
+        default=4, description="metrics reads the endpoint runs at once; more are refused (503)")
+    metrics_endpoint_key: str | None = Field(
+        default=None, description="HMAC key of the metrics endpoint's tokens; unset = a random "
+        "key kept in <home>/secrets/metrics-endpoint.key")
     topic_prefix: str = "auterity."
     app_id: str = "auterity-pipeline"
     worker_instance: str | None = Field(
@@ -42,6 +93,10 @@ class Settings(BaseSettings):
         "restarted after a crash takes its partitions back at once); unset = dynamic "
         "membership. The supervisor (`auterity run`, the demo) sets one per worker it runs. "
         "Two live workers with one id fence each other out.")
+    worker_name: str = Field(
+        default="worker", pattern=r"^worker(-[0-9]+)?$",
+        description="which of the supervisor's workers this is (`worker`, `worker-2`, ...): "
+        "names its ready file and Faust data directory")
     worker_session_timeout_s: float = Field(
         default=10.0, description="the broker moves a dead worker's partitions after this")
     pseudonym_key: str | None = Field(default=None, description="HMAC key for pseudonym memory")
@@ -72,6 +127,10 @@ class Settings(BaseSettings):
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
 
     @property
+    def kafka_credentials_path(self) -> Path:
+        return self.kafka_credentials_file or self.kafka_dir / "credentials.json"
+
+    @property
     def pg_dir(self) -> Path:
         return self.home / "pg"
 
@@ -91,30 +150,40 @@ class Settings(BaseSettings):
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def secrets_dir(self) -> Path:
+        """Owner-only (0700) directory of the keys; no query surface can name it."""
+        return self.home / "secrets"
+
+    @property
+    def pg_owner_passfile(self) -> Path:
+        """The embedded Postgres owner's password (a libpq password file, mode 0600, in the
+        0700 secrets directory), written at the server's first start (compose/postgres_auth.py):
+        every login needs a password."""
+        return self.home / "secrets" / "postgres-owner.pgpass"
+
     def resolved_database_url(self) -> str:
-        """The Postgres URL: DATABASE_URL, or the embedded server's socket URL."""
+        """The Postgres URL: DATABASE_URL, or the embedded server's socket URL (as the owner,
+        with the owner's password file)."""
         if self.database_url:
             return self.database_url
-        return f"postgresql://postgres:@/postgres?host={self.pg_dir}"
+        return (f"postgresql://postgres@/postgres?host={self.pg_dir}"
+                f"&passfile={self.pg_owner_passfile}")
 
     def resolved_pseudonym_key(self) -> bytes:
-        """The pseudonym HMAC key: AUTERITY_PSEUDONYM_KEY, or a random key kept in the state dir."""
+        """The pseudonym HMAC key: AUTERITY_PSEUDONYM_KEY, or a random key kept in
+        <home>/secrets/pseudonym.key (0600; a key left at <home>/pseudonym.key by an older
+        version is moved there, so pseudonyms stay the same)."""
         if self.pseudonym_key:
             return self.pseudonym_key.encode()
-        path = self.home / "pseudonym.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(os.urandom(32).hex())
-            try:
-                os.link(tmp, path)  # atomic: the first writer wins, the others read its key
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip().encode()
+        return read_or_create_key(self.secrets_dir / "pseudonym.key",
+                                  legacy=self.home / "pseudonym.key")
+
+    def resolved_metrics_endpoint_key(self) -> bytes:
+        """The HMAC key the metrics endpoint's tokens are made with (projections/metrics_auth)."""
+        if self.metrics_endpoint_key:
+            return self.metrics_endpoint_key.encode()
+        return read_or_create_key(self.secrets_dir / "metrics-endpoint.key")
 
 
 @lru_cache(maxsize=1)

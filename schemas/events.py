@@ -130,6 +130,9 @@ class RequirementAnalysis(Event):
     timing_offset: str | None = Field(default=None, description="ISO 8601, e.g. -P3D")
     workflow_id: str | None = None
     error_context: str | None = None
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII the output firewall found and redacted in this "
+        "event's model-written text, per entity type (processors/pii/output_firewall.py)")
 
     @property
     def target_workflow_id(self) -> str:
@@ -158,6 +161,9 @@ class GeneratedWorkflow(Event):
     operation: str = Field(default="create", description="create, modify, debug or optimize")
     diff_json: str = Field(default="[]", description="RFC 6902 patch from the previous version")
     diagnosis_json: str = "{}"
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII the output firewall found and redacted in this "
+        "event's model-written text, per entity type (processors/pii/output_firewall.py)")
 
 
 class GeneratedInterface(Event):
@@ -165,6 +171,9 @@ class GeneratedInterface(Event):
     workflow_id: str
     definition_json: str
     component_metadata_json: str = "{}"
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII the output firewall found and redacted in this "
+        "event's model-written text, per entity type (processors/pii/output_firewall.py)")
     workflow_version: int = 1
 
 
@@ -196,6 +205,9 @@ class DocumentExtracted(Event):
     word_count: int = 0
     corrections: list[str] = Field(default_factory=list)
     pii_fields: list[str] = Field(default_factory=list)
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII the output firewall found and redacted in this "
+        "event's model-written text, per entity type (processors/pii/output_firewall.py)")
 
 
 class CallRecorded(Event):
@@ -245,6 +257,9 @@ class CallAnalyzed(Event):
     stress_json: str = "{}"
     confidence: float | None = None
     pii_fields: list[str] = Field(default_factory=list)
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII the output firewall found and redacted in this "
+        "event's model-written text, per entity type (processors/pii/output_firewall.py)")
 
 
 class RestrictedFields(Event):

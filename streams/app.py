@@ -13,6 +13,8 @@ import faust
 
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
+from runtime import kafka_auth
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from streams import builder_steps, media_steps, redaction_step
 from streams.builder_steps import WorkflowLookup
@@ -33,12 +35,34 @@ def model_access(settings: Settings) -> ModelAccess:
     return ModelAccess(LlmGateway(sink=usage, ledger=SpendLedger()), usage)
 
 
-def new_faust_app(settings: Settings) -> faust.App:
-    """The Faust app with the pipeline's broker, serialisation and commit settings, no agents."""
+def broker_credentials(settings: Settings, principal: Principal) -> faust.SASLCredentials | None:
+    """Faust's (aiokafka's) login as `principal`: the same credentials and protocol as the
+    confluent-kafka clients of runtime/kafka_clients.py; None with PLAINTEXT."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    username, password = kafka_auth.credentials(settings, principal)
+    ssl_context = None
+    if settings.kafka_security_protocol == "SASL_SSL":
+        from aiokafka.helpers import create_ssl_context
+
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        ssl_context = create_ssl_context(cafile=cafile)
+    return faust.SASLCredentials(username=username, password=password,
+                                 mechanism=settings.kafka_sasl_mechanism,
+                                 ssl_context=ssl_context)
+
+
+def new_faust_app(settings: Settings, *, principal: Principal) -> faust.App:
+    """The Faust app with the pipeline's broker, serialisation and commit settings, no agents;
+    its clients act as `principal` (the pipeline's: `pii-step`)."""
     (settings.home / "faust").mkdir(parents=True, exist_ok=True)
+    # one data directory per worker process (Faust's mkdir does not create parents)
+    datadir = settings.home / "faust" / settings.app_id / settings.worker_name
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_servers}",
+        broker_credentials=broker_credentials(settings, principal),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
@@ -59,7 +83,7 @@ def new_faust_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=max(1.0, settings.worker_session_timeout_s / 4),
         broker_commit_interval=1.0,
         stream_buffer_maxsize=4096,
-        datadir=str(settings.home / "faust" / settings.app_id),
+        datadir=str(datadir),
     )
     return app
 
@@ -69,8 +93,8 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     """Build the Faust app and register its steps (the worker entry runs it). Every AI step
     uses `models` (default: a new `model_access(settings)`)."""
     models = models or model_access(settings)
-    app = new_faust_app(settings)
-    redaction_step.wire(app, settings)
-    builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage)
+    app = new_faust_app(settings, principal=Principal.PII_STEP)
+    pii_pool = redaction_step.wire(app, settings)
+    builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage, pii_pool)
     media_steps.wire(app, settings, models.gateway, models.usage)
     return app

@@ -25,6 +25,7 @@ from typing import Any
 import faust
 
 from processors.llm.gateway import LlmGateway
+from processors.pii.output_firewall import scan_job
 from processors.workflows.generator import default_matcher
 from processors.workflows.steps import (
     ANALYSIS_STEP,
@@ -39,6 +40,7 @@ from processors.workflows.versions import VersionRecords
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import GeneratedWorkflow, RequirementAnalysis, WorkflowRequest
+from streams.process_pool import StepPool
 from streams.step_loop import Send, step_agent
 from streams.usage_sink import KafkaUsageSink
 
@@ -48,9 +50,10 @@ WorkflowLookup = Callable[[str, str], dict[str, Any] | None]
 
 
 def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
-         gateway: LlmGateway, usage: KafkaUsageSink) -> None:
+         gateway: LlmGateway, usage: KafkaUsageSink, firewall: StepPool) -> None:
     """Register the three builder steps on `app`; their model calls go through the worker's
-    one `gateway`, reporting to `usage`.
+    one `gateway`, reporting to `usage`; every result passes the output firewall
+    (processors/pii/output_firewall.py) in `firewall`, the PII step's pool, before it is sent.
 
     `workflow_lookup(tenant_id, workflow_id)` returns the current definition of a workflow
     (or None); the worker hands it in (it reads the Postgres projection), so this module
@@ -76,6 +79,7 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
     async def on_request(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, WorkflowRequest)
         out = await asyncio.to_thread(request_to_analysis, req, gateway, settings.max_text_chars)
+        out = await firewall.run(scan_job, out)
         return [(analyzed, out.target_workflow_id.encode(), serde.encode(out))]
 
     async def on_analysis(ev: Any) -> list[Send]:
@@ -95,6 +99,7 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
             if existing is not None:
                 mine.remember(existing)
         out = await asyncio.to_thread(analysis_to_workflow, an, existing, gateway)
+        out = await firewall.run(scan_job, out)
         encoded = serde.encode(out)
         mine.record(an.event_id, json.loads(out.definition_json), encoded)
         versions[key] = records.dump()
@@ -103,6 +108,7 @@ def wire(app: faust.App, settings: Settings, workflow_lookup: WorkflowLookup,
     async def on_workflow(ev: Any) -> list[Send]:
         gw = serde.decode(ev.message.value, GeneratedWorkflow)
         out = await asyncio.to_thread(workflow_to_interface, gw)
+        out = await firewall.run(scan_job, out)
         return [(interfaces, gw.workflow_id.encode(), serde.encode(out))]
 
     step_agent(app, settings, topics.WORKFLOW_REQUESTS, ANALYSIS_STEP, on_request, batch=4,

@@ -36,6 +36,7 @@ from processors.media_jobs import (
     document_job,
     warm_up,
 )
+from processors.pii.output_firewall import scan_job
 from processors.voice.call import analyze_transcript
 from runtime.settings import Settings
 from schemas import serde, topics
@@ -76,7 +77,7 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
 
     def sends(out: Any, subject_id: str, topic: Any, fields: RestrictedFields | None
               ) -> list[Send]:
-        found = [(topic, subject_id.encode(), serde.encode(out))]
+        found: list[Send] = [(topic, subject_id.encode(), serde.encode(out))]
         if fields is not None:
             found.append((restricted, subject_id.encode(), serde.encode(fields)))
         return found
@@ -87,6 +88,7 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
         r = await pool.run(document_job, data, up.filename, up.content_type, key,
                            settings.max_document_bytes, settings.max_document_pages)
         out, fields = document_extracted(up, r)
+        out = await pool.run(scan_job, out)  # the output firewall, in the media pool
         return sends(out, up.document_id, extracted, fields)
 
     async def on_call(rec: Any) -> list[Send]:
@@ -99,6 +101,7 @@ def wire(app: faust.App, settings: Settings, gateway: LlmGateway,
             analyze_transcript, t.segments, call_time=call.occurred_at, gateway=gateway,
             tenant_id=call.tenant_id, silence_s=t.silence_s)
         out, fields = call_analyzed(call, job, report)
+        out = await pool.run(scan_job, out)  # the output firewall, in the media pool
         return sends(out, call.call_id, analyzed, fields)
 
     step_agent(app, settings, topics.DOCUMENTS_UPLOADED, OCR_STEP, on_document,

@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal, progress_group
 from runtime.settings import Settings
 
 log = logging.getLogger("auterity.progress")
@@ -31,7 +32,8 @@ def progress_topic(settings: Settings) -> str:
 def ensure_progress_topic(settings: Settings) -> str:
     name = progress_topic(settings)
     kafka_clients.ensure_topic(settings, name, 1, {
-        "cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"})
+        "cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"},
+        principal=Principal.PII_STEP)
     return name
 
 
@@ -42,7 +44,8 @@ def progress_key(topic: str, partition: int) -> bytes:
 def read_positions(settings: Settings) -> dict[tuple[str, int], int]:
     """The last stored next-offset per (raw topic, partition)."""
     name = progress_topic(settings)
-    consumer = kafka_clients.consumer(settings, f"{settings.app_id}-progress-reader")
+    consumer = kafka_clients.consumer(settings, progress_group(settings),
+                                      principal=Principal.PII_STEP)
     try:
         tp = TopicPartition(name, 0)
         _, high = consumer.get_watermark_offsets(tp, timeout=10)
@@ -64,7 +67,8 @@ def read_positions(settings: Settings) -> dict[tuple[str, int], int]:
 
 
 def low_watermarks(settings: Settings, topic: str) -> dict[tuple[str, int], int]:
-    consumer = kafka_clients.consumer(settings, f"{settings.app_id}-progress-reader")
+    consumer = kafka_clients.consumer(settings, progress_group(settings),
+                                      principal=Principal.PII_STEP)
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p),

@@ -12,7 +12,15 @@ Wiring only. Per batch of raw records, through the one step loop (streams/step_l
    broker's acks (the books' changelog too) and only then stores the position (ids are
    uuid5(source id, step), so a redelivery yields the same events and projections upsert
    them once).
-Invariant: no raw text is logged or leaves this module except inside dead letters (raw layer).
+Invariants:
+- no raw text is logged or leaves this module except inside dead letters (raw layer);
+- a conversation is redacted only on partition murmur2(conversation id) of the raw topic
+  (`conversation_partition`), so its ONE book is read and written by ONE worker whichever
+  partitioner the producer used: a record found on another partition is re-routed there (its
+  bytes re-produced with the conversation id as key, acked before the position moves) and
+  redacted when that partition's worker reads it. A redelivery re-routes again: the copy
+  redacts to the same event id, which the projections upsert once. A text the redactor
+  refuses (empty, oversized) is dead-lettered where it was found, never re-routed.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 
 from processors.errors import StepInputError
+from processors.pii.inputs import check_text
 from processors.pii.redaction import BookStates, redaction_job
 from processors.pii.redaction import warm_up as warm_up_analyzer
 from runtime.readiness import mark_ready
@@ -38,6 +48,12 @@ from streams.step_loop import Outcome, step_agent
 
 log = logging.getLogger("auterity.redaction")
 STEP = topics.PII_STEP
+
+
+def conversation_partition(conversation_id: str, partitions: int) -> int:
+    """The partition murmur2 (the Java client's and librdkafka's `murmur2_random`) gives the
+    key `conversation_id`: where the conversation's book lives."""
+    return (murmur2(conversation_id.encode()) & 0x7FFFFFFF) % partitions
 
 
 def split_by_subject(subjects: list[str], parts: int) -> list[list[int]]:
@@ -52,11 +68,15 @@ def split_by_subject(subjects: list[str], parts: int) -> list[list[int]]:
     return [sorted(g) for g in groups if g]
 
 
-def wire(app: faust.App, settings: Settings) -> None:
-    """Register the redaction step and its pseudonym table on `app`."""
+def wire(app: faust.App, settings: Settings) -> StepPool:
+    """Register the redaction step and its pseudonym table on `app`; return its process pool
+    (the builder steps run the output firewall in it: its workers hold the analyzer)."""
     topics.assert_raw_readers(STEP, topics.CONVERSATIONS_RAW)
     out_topic = app.topic(topics.CONVERSATIONS_REDACTED.name(settings.topic_prefix),
                           key_type=bytes, value_type=bytes)
+    raw_topic = app.topic(topics.CONVERSATIONS_RAW.name(settings.topic_prefix),
+                          key_type=bytes, value_type=bytes)
+    partitions = topics.CONVERSATIONS_RAW.partitions
     # Keyed by the raw record's key bytes and placed by the producer's murmur2 partitioner,
     # so a conversation's book lives in the changelog partition numbered like its raw
     # partition (the co-partitioning Faust's recovery assumes). Values are JSON bytes.
@@ -71,7 +91,7 @@ def wire(app: faust.App, settings: Settings) -> None:
     async def _warm_up() -> None:
         await pool.warm_up(warm_up_analyzer, settings.redaction_batch)
         log.info("redaction pool ready: %d process(es)", pool.workers)
-        mark_ready(settings, "worker")
+        mark_ready(settings, settings.worker_name)
 
     async def redact_batch(batch: list[Any]) -> list[Outcome]:
         started = time.perf_counter()
@@ -82,6 +102,23 @@ def wire(app: faust.App, settings: Settings) -> None:
                 raws[i] = serde.decode(ev.message.value, ConversationMessageRaw)
             except serde.DecodeError as exc:
                 outcomes[i] = exc
+        rerouted = 0
+        for i, raw in list(raws.items()):
+            try:  # a text the redactor refuses is dead-lettered from where it was produced
+                check_text(raw.text, settings.max_text_chars)
+            except StepInputError as exc:
+                outcomes[i] = exc
+                del raws[i]
+                continue
+            want = conversation_partition(raw.conversation_id, partitions)
+            if batch[i].message.partition != want:
+                outcomes[i] = [(raw_topic, raw.conversation_id.encode(), batch[i].message.value,
+                                want)]
+                del raws[i]
+                rerouted += 1
+        if rerouted:
+            log.warning("re-routed %d record(s) to their conversation's partition (a producer "
+                        "that does not partition by murmur2 of the conversation id)", rerouted)
         good = sorted(raws)
         subjects = [raws[i].conversation_id for i in good]
         groups = split_by_subject(subjects, min(pool.workers, max(1, len(good) // 4)))
@@ -116,3 +153,4 @@ def wire(app: faust.App, settings: Settings) -> None:
 
     step_agent(app, settings, topics.CONVERSATIONS_RAW, STEP, batch_handler=redact_batch,
                batch=settings.redaction_batch * pool.workers)
+    return pool

@@ -40,7 +40,9 @@ from streams.progress import StepProgress
 
 log = logging.getLogger("auterity.steps")
 
-Send = tuple[Any, bytes, bytes]  # (faust topic, key, value)
+#: (faust topic, key, value) or (faust topic, key, value, partition): an explicit partition
+#: only where a step routes a record itself (the redaction step's re-routing)
+Send = tuple[Any, bytes, bytes] | tuple[Any, bytes, bytes, int]
 Handler = Callable[[Any], Awaitable[list[Send]]]
 
 
@@ -134,8 +136,9 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
                         kind = error_kind(outcome) or "step_failed"
                         futures.append(await dead(ev, outcome, kind))
                         continue
-                    for out_topic, key, value in outcome:
-                        futures.append(await out_topic.send(key=key, value=value))
+                    for out_topic, key, value, *partition in outcome:
+                        futures.append(await out_topic.send(
+                            key=key, value=value, partition=partition[0] if partition else None))
                 await asyncio.gather(*futures)
                 if after_batch is not None:
                     await after_batch()

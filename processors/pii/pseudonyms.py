@@ -11,6 +11,8 @@ import hmac
 import re
 from collections import Counter
 
+from processors.pii.normalise import normal_form
+
 DIGEST_HEX_CHARS = 32
 _LABEL_RE = re.compile(r"^<(?P<type>[A-Z0-9_]+)_(?P<n>[0-9]+)>$")
 _SPACES = re.compile(r"\s+")
@@ -19,12 +21,16 @@ DIGIT_TYPES = frozenset(
     {"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_BANK_NUMBER", "IBAN_CODE"}
 )  # fmt: skip
 _NON_ALNUM = re.compile(r"[^0-9a-z]")
+#: Types NER confuses with names: a value the book knows as a PERSON keeps that label.
+NAME_LIKE_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
 #: Pseudo entity type under which the given names of a full PERSON name are remembered.
 _NAME_PART = "PERSON_NAME_PART"
 
 
 def normalise(entity_type: str, value: str) -> str:
-    """Normal form under which two mentions are "the same" value."""
+    """Normal form under which two mentions are "the same" value: Unicode-normalised first
+    (processors/pii/normalise.py), so "Ma\u00adria" and "Maria" share one label."""
+    value = normal_form(value)
     if entity_type == "PHONE_NUMBER":
         digits = re.sub(r"\D", "", value)
         # +1 512 555 0143 and (512) 555-0143 are one North American number.
@@ -66,8 +72,8 @@ class PseudonymBook:
         """
         digest = self._digest(entity_type, value)
         found = self._labels.get(digest)
-        if found is None and entity_type == "PERSON" and " " not in normalise("PERSON", value):
-            found = self._labels.get(self._digest(_NAME_PART, value))
+        if found is None and entity_type in NAME_LIKE_TYPES:
+            found = self._name_like(value)
         if found is not None:
             return found
         self._counts[entity_type] += 1
@@ -77,6 +83,31 @@ class PseudonymBook:
             for part in normalise("PERSON", value).split(" ")[:-1] if " " in value else []:
                 self._labels.setdefault(self._digest(_NAME_PART, part), new)
         return new
+
+    def lookup(self, entity_type: str, value: str) -> str | None:
+        """The label `value` already has under `entity_type` (a name-like type also finds
+        the person's label), or None; never allocates."""
+        found = self._labels.get(self._digest(entity_type, value))
+        if found is None and entity_type in NAME_LIKE_TYPES:
+            found = self.known_name(value)
+        return found
+
+    def known_name(self, value: str) -> str | None:
+        """The PERSON label of `value` if this book has seen it as a person's name or as the
+        given name of one. NER may call "Shannon Hill" a LOCATION in a later message: it
+        keeps the person's label (NAME_LIKE_TYPES are looked up here first)."""
+        found = self._labels.get(self._digest("PERSON", value))
+        if found is None and " " not in normalise("PERSON", value):
+            found = self._labels.get(self._digest(_NAME_PART, value))
+        return found
+
+    def _name_like(self, value: str) -> str | None:
+        """The label `value` has under any name-like type: one person keeps ONE tag even
+        when NER calls the name a place in one message and a person in another."""
+        found = self.known_name(value)
+        for kind in sorted(NAME_LIKE_TYPES - {"PERSON"}):
+            found = found or self._labels.get(self._digest(kind, value))
+        return found
 
     def state(self) -> dict[str, str]:
         """JSON-able {hmac hex digest: label}; contains no raw values."""

@@ -19,7 +19,7 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 from schemas.vin import vin_check_digit_ok
 
 
-class _ClassPatterns(PatternRecognizer):
+class ClassPatterns(PatternRecognizer):
     """A PatternRecognizer declared by class attributes ENTITY, NAME, PATTERNS, CONTEXT."""
 
     ENTITY: str
@@ -40,7 +40,7 @@ class _ClassPatterns(PatternRecognizer):
 # --- VIN -------------------------------------------------------------------------------------
 
 
-class VinRecognizer(_ClassPatterns):
+class VinRecognizer(ClassPatterns):
     """17-character VINs; a wrong position-9 check digit means "not a VIN" (dropped)."""
 
     PATTERNS = [
@@ -89,7 +89,7 @@ def _street(word: str) -> str:
     )
 
 
-class StreetAddressRecognizer(_ClassPatterns):
+class StreetAddressRecognizer(ClassPatterns):
     """US street lines: number, optional directional, 1-4 name words, USPS suffix, unit."""
 
     PATTERNS = [
@@ -131,7 +131,7 @@ _CITY = r"(?:(?-i:[A-Z][a-z]+\.?)(?: (?-i:[A-Z][a-z]+)){0,2},?[ \t]+)"
 _ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
 
 
-class StateZipRecognizer(_ClassPatterns):
+class StateZipRecognizer(ClassPatterns):
     """State (USPS code or name) followed by a ZIP / ZIP+4, with the city when it precedes."""
 
     PATTERNS = [
@@ -153,7 +153,7 @@ _DL_CUE = (
 _DL_NUMBER = r"(?=[A-Z0-9-]*[0-9])[A-Z0-9]{1,3}(?:-?[0-9]{1,4}){1,5}|[A-Z]?[0-9]{6,14}"
 
 
-class DriverLicenseRecognizer(_ClassPatterns):
+class DriverLicenseRecognizer(ClassPatterns):
     """US driver's license numbers next to a licence cue ("driver's license D1234567", "DL#").
 
     The cue is part of a look-behind (the reported span is the number only); a bare
@@ -188,7 +188,7 @@ _DOB_CUE = (
 )
 
 
-class DateOfBirthRecognizer(_ClassPatterns):
+class DateOfBirthRecognizer(ClassPatterns):
     """Dates introduced as a date of birth. Plain dates (appointments) are not PII."""
 
     PATTERNS = [
@@ -206,7 +206,10 @@ class DateOfBirthRecognizer(_ClassPatterns):
 NAME_CUE = (
     r"(?:\b(?:Hi|Hello|Hey|Dear|Thanks|Thank\s+you|No\s+problem|Sorry|Morning|Welcome|"
     r"Good\s+(?:morning|afternoon|evening)|my\s+name\s+is|this\s+is|it'?s|I'?m|I\s+am|"
-    r"ask\s+for|call|speak\s+(?:to|with)|wife|husband|son|daughter|brother|sister)"
+    r"ask\s+for|call|speak\s+(?:to|with)|wife|husband|son|daughter|brother|sister|"
+    r"name\s+is|name:?|named|called|kid|child|mom|dad|mother|father|partner|fianc[eé]e?|"
+    r"customer:?|cust\.?|client:?|owner:?|co-?buyer:?|buyer:?|co-?signer:?|primary:?|"
+    r"Mr\.?|Mrs\.?|Ms\.?|Miss|Dr\.?)"
     r"\s*,?\s+|^--\s*)"
 )
 # Capitalised words that follow those cues without being names.
@@ -216,7 +219,8 @@ _NOT_NAMES = (
     "Available|Ready|Sure|Great|Please|Service|Sales|Parts|Finance|Today|Tomorrow|"
     "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 )
-_NAME = r"(?-i:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)"
+# presidio matches with the `regex` module, which knows Unicode letter classes ("Åsa", "Ludmiła")
+_NAME = r"(?-i:\p{Lu}\p{Ll}+(?:[-'’]\p{Lu}\p{Ll}+)?)"
 
 
 class GreetingNameRecognizer(PatternRecognizer):
@@ -231,7 +235,7 @@ class GreetingNameRecognizer(PatternRecognizer):
             "Name after greeting/introduction",
             rf"(?<={NAME_CUE})(?!(?-i:(?:{_NOT_NAMES}|{'|'.join(US_STATE_NAMES)}))\b)"
             rf"{_NAME}(?:\s{_NAME})?\b",
-            0.5,
+            0.9,  # a cued name beats NER calling it a place ("this is Helena Sokolova")
         )
     ]
 

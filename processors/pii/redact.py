@@ -20,7 +20,8 @@ from processors.pii.pseudonyms import PseudonymBook
 _ENGINE: AnonymizerEngine | None = None
 
 
-def _engine() -> AnonymizerEngine:
+def anonymizer() -> AnonymizerEngine:
+    """This process's presidio AnonymizerEngine (the redactor's and the output firewall's)."""
     global _ENGINE
     if _ENGINE is None:
         _ENGINE = AnonymizerEngine()
@@ -45,7 +46,7 @@ def redact(text: str, findings: Sequence[Finding], book: PseudonymBook) -> str:
     if not findings:
         return text
     results = [RecognizerResult(f.entity_type, f.start, f.end, f.score) for f in findings]
-    engine = _engine()
+    engine = anonymizer()
     types = {f.entity_type for f in findings}
     # Pass 1: presidio's conflict resolution, text unchanged -> resolved spans in text order.
     kept = engine.anonymize(text, results, {t: OperatorConfig("keep") for t in types})

@@ -8,7 +8,9 @@ Invariants:
 - a text the redactor will not take (empty, oversized) yields a `StepInputError` in its place
   and is never analysed; the other texts are unaffected;
 - texts of one subject (a conversation, a document, a call) are labelled with that subject's
-  ONE book, in input order, so `<PERSON_1>` is the same person in every message of it;
+  ONE book, in input order, so `<PERSON_1>` is the same person in every message of it; a
+  word the book knows as a person's name is redacted in every later text of the subject,
+  found by NER there or not;
 - a book holds HMAC digests only (no raw value), so its state may be stored anywhere.
 """
 
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from processors.errors import StepInputError
 from processors.pii.engine import Finding, PiiAnalyzer
 from processors.pii.inputs import check_text
+from processors.pii.names import remembered_names
 from processors.pii.pseudonyms import PseudonymBook
 from processors.pii.redact import redact
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
@@ -29,6 +32,8 @@ from schemas.ids import derived_id
 from schemas.topics import PII_STEP
 
 _ANALYZER: PiiAnalyzer | None = None
+#: score of a name found because the conversation's book already knows it
+REMEMBERED_SCORE = 0.7
 
 
 def process_analyzer(batch_size: int = 32) -> PiiAnalyzer:
@@ -75,6 +80,10 @@ def redact_messages(texts: Sequence[str], subjects: Sequence[str],
         book = books.get(subjects[i])
         if book is None:
             book = books[subjects[i]] = PseudonymBook(key)
+        spans = [(f.start, f.end) for f in fs]
+        fs = sorted([*fs, *(Finding("PERSON", s, e, REMEMBERED_SCORE) for s, e in
+                            remembered_names(texts[i], spans, book.known_name))],
+                    key=lambda f: (f.start, f.end, f.entity_type))
         out[i] = Redacted(redact(texts[i], fs, book), list(fs))
     return [r for r in out if r is not None]
 

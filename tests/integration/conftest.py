@@ -20,6 +20,7 @@ import pytest
 
 from compose import processes as supervisor
 from compose import stack
+from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.settings import Settings
 
@@ -60,7 +61,7 @@ def settings() -> Iterator[Settings]:
     os.environ.update(env)
     s = Settings()
     stack.up(s)  # raises StackError (the run fails) if a service will not start
-    ensure_topics(s)
+    ensure_topics(s, principal=Principal.ADMIN)
     yield s
     for name in supervisor.PROCESSES:
         supervisor.stop(s, name)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
 
 from connectors.samples.conversations import SampleMessage, generate_conversations, sample_to_event
+from projections import tenant_readers
 from projections.metrics_reader import open_metrics_reader
 from runtime.settings import Settings
 from schemas import topics
@@ -30,6 +33,24 @@ def tenant_samples(prefix: str, count: int, tenants: int = 3,
 def expected_redacted_ids(events: list[ConversationMessageRaw]) -> set[str]:
     """The ids the redaction step derives from `events` (one per raw event)."""
     return {derived_id(e.event_id, topics.PII_STEP) for e in events}
+
+
+@contextmanager
+def tenant_reader(settings: Settings, tenant_id: str, kind: tenant_readers.Kind = "reader"
+                  ) -> Iterator[psycopg.Connection]:
+    """A connection as a new login of `tenant_id` (`auterity tenants add-reader`), as an
+    integrator would connect; the login is dropped afterwards."""
+    owner_url = settings.resolved_database_url()
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        login = tenant_readers.add_reader(owner, tenant_id, kind)
+    try:
+        assert login.password is not None
+        with psycopg.connect(tenant_readers.login_url(owner_url, login.role, login.password),
+                             autocommit=True) as conn:
+            yield conn
+    finally:
+        with psycopg.connect(owner_url, autocommit=True) as owner:
+            tenant_readers.remove_reader(owner, login.role)
 
 
 def pg_ids(settings: Settings, prefix: str) -> set[str]:

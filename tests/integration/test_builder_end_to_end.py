@@ -12,6 +12,7 @@ from connectors.kafka_io import read_topic
 from processors.workflows.validator import validate_workflow
 from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from schemas import serde, topics
 from schemas.events import DeadLetter, GeneratedWorkflow, WorkflowRequest, utcnow
 
@@ -19,7 +20,7 @@ from .conftest import restart, wait_for
 
 
 def _send(settings, req: WorkflowRequest | bytes, key: str) -> None:
-    p = kafka_clients.producer(settings)
+    p = kafka_clients.producer(settings, principal=Principal.INGEST)
     value = req if isinstance(req, bytes) else serde.encode(req)
     p.produce(topics.WORKFLOW_REQUESTS.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
@@ -37,7 +38,8 @@ def _workflow(pg, tenant: str):
 
 def _dead_letters(settings, step: str, tenant: str) -> list[DeadLetter]:
     out = []
-    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
+    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix),
+                        principal=Principal.ADMIN):
         dl = serde.decode(m.value(), DeadLetter)
         if dl.step == step and dl.tenant_id == tenant:
             out.append(dl)
@@ -110,7 +112,8 @@ def test_rejections_go_to_the_dead_letter_topic(pipeline, pg):
                     "the unknown-workflow debug request in the DLQ")
     assert dead[0].error_kind == "build_rejected" and "workflow" in dead[0].error
     undecodable = wait_for(lambda: [
-        dl for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix))
+        dl for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix),
+                               principal=Principal.ADMIN)
         if (dl := serde.decode(m.value(), DeadLetter)).step == "requirement_analysis"
         and dl.error_kind != "build_rejected" and dl.source_key == conv.encode()], 120,
         "the undecodable request in the DLQ")
@@ -122,8 +125,8 @@ def test_rejections_go_to_the_dead_letter_topic(pipeline, pg):
 def _published(settings, tenant: str) -> list[GeneratedWorkflow]:
     """The workflows the build step published for `tenant`, in topic order."""
     return [ev for m in read_topic(settings, topics.WORKFLOWS_GENERATED.name(
-        settings.topic_prefix)) if (ev := serde.decode(m.value(), GeneratedWorkflow)).tenant_id
-        == tenant]
+        settings.topic_prefix), principal=Principal.READER)
+        if (ev := serde.decode(m.value(), GeneratedWorkflow)).tenant_id == tenant]
 
 
 def test_two_edits_right_after_the_create_each_get_a_version(pipeline, pg):

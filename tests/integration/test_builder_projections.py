@@ -16,6 +16,7 @@ from connectors.dead_letters import list_dead_letters
 from projections.metrics_reader import open_metrics_reader
 from projections.metrics_store import stored_offsets
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import (
@@ -28,14 +29,16 @@ from schemas.events import (
     utcnow,
 )
 from tests.integration.conftest import wait_for
+from tests.integration.helpers import tenant_reader
 
 Record = tuple[str, bytes, bytes]  # topic, key, value
 Position = tuple[str, int, int]  # topic, partition, offset
 
 
 def _send(settings: Settings, records: list[Record]) -> list[Position]:
-    """Produce `records` in order; return where each landed."""
-    producer: Producer = kafka_clients.producer(settings)
+    """Produce `records` in order (as the worker, which publishes them); return where each
+    landed."""
+    producer: Producer = kafka_clients.producer(settings, principal=Principal.PII_STEP)
     landed: dict[int, Position] = {}
     errors: list[str] = []
 
@@ -255,18 +258,18 @@ def test_builder_and_usage_projections(pipeline, pg):
     # row-level security: a reader sees its own tenant's rows only, and none without a tenant
     tables = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
               "generated_interfaces")
-    with pg.transaction():
-        pg.execute("SET LOCAL ROLE auterity_reader")
+    with tenant_reader(s, f"{tenant}-nobody") as reader:
         for t in tables:
-            assert pg.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 0, t
-        for who, mine, theirs in ((other, [other_wf.workflow_id], workflow_ids),
-                                  (tenant, workflow_ids, [other_wf.workflow_id])):
-            pg.execute("SELECT set_config('auterity.tenant_id', %s, true)", (who,))
+            assert reader.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 0, t
+    for who, mine, theirs in ((other, [other_wf.workflow_id], workflow_ids),
+                              (tenant, workflow_ids, [other_wf.workflow_id])):
+        with tenant_reader(s, who) as reader:
             for t in tables:
-                seen = pg.execute(f"SELECT DISTINCT tenant_id FROM {t}").fetchall()
+                seen = reader.execute(f"SELECT DISTINCT tenant_id FROM {t}").fetchall()
                 assert set(seen) <= {(who,)}, (who, t, seen)
-            visible = {w for (w,) in pg.execute("SELECT workflow_id FROM generated_workflows")}
-            assert set(mine) <= visible and not set(theirs) & visible, (who, visible)
+            visible = {w for (w,) in reader.execute(
+                "SELECT workflow_id FROM generated_workflows")}
+        assert set(mine) <= visible and not set(theirs) & visible, (who, visible)
 
     # redelivering everything doubles nothing and moves nothing back
     before = _counts(pg, tenant, conversation_ids, workflow_ids, interface_ids)

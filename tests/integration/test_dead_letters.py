@@ -7,6 +7,7 @@ import uuid
 from connectors.dead_letters import list_dead_letters, replay
 from connectors.ingest import produce
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw, ModelUsage, utcnow
 from tests.integration.conftest import wait_for
@@ -51,7 +52,7 @@ def test_bad_inputs_are_dead_lettered_and_the_stream_goes_on(pipeline):
     expected_reason = {"garbage": "magic byte", "wrong_schema": "expected ConversationMessageRaw",
                        "missing_tenant": "tenant_id", "huge": "characters; the limit",
                        "empty": "empty", "invalid_utf8": "UTF-8", "nul_char": "NUL"}
-    producer = kafka_clients.producer(pipeline)
+    producer = kafka_clients.producer(pipeline, principal=Principal.INGEST)
     raw_topic = topics.CONVERSATIONS_RAW.name(pipeline.topic_prefix)
     offsets: dict[str, tuple[int, int]] = {}
 

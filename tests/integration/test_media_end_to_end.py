@@ -21,6 +21,7 @@ from connectors.samples.calls import generated_calls
 from connectors.samples.scans import Distortion, make_scan
 from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from schemas import serde, topics
 from schemas.events import (
     CallAnalyzed,
@@ -31,17 +32,19 @@ from schemas.events import (
 )
 
 from .conftest import wait_for
+from .helpers import tenant_reader
 
 
 def _send(settings, spec: topics.TopicSpec, key: str, value: bytes) -> None:
-    p = kafka_clients.producer(settings)
+    p = kafka_clients.producer(settings, principal=Principal.INGEST)
     p.produce(spec.name(settings.topic_prefix), key=key.encode(), value=value)
     assert p.flush(30) == 0
 
 
 def _dead_letters(settings, tenant: str) -> dict[str, DeadLetter]:
     out = {}
-    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix)):
+    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix),
+                        principal=Principal.ADMIN):
         dl = serde.decode(m.value(), DeadLetter)
         if dl.tenant_id == tenant:
             subject = serde.decode_any(dl.payload) if dl.payload else None
@@ -51,7 +54,8 @@ def _dead_letters(settings, tenant: str) -> dict[str, DeadLetter]:
 
 
 def _events(settings, spec: topics.TopicSpec, model, tenant: str) -> list:
-    return [ev for m in read_topic(settings, spec.name(settings.topic_prefix))
+    return [ev for m in read_topic(settings, spec.name(settings.topic_prefix),
+                                   principal=Principal.READER)
             if (ev := serde.decode(m.value(), model)).tenant_id == tenant]
 
 
@@ -128,15 +132,14 @@ def test_documents_to_extractions_restricted_fields_and_metrics(pipeline, pg, tm
     assert restricted["ro-1"]["customer_name"] == ro.expected["customer_name"]
     # ordinary readers cannot select the restricted table at all; the PII reader sees its
     # own tenant's rows only
-    with psycopg.connect(settings.resolved_database_url(), autocommit=True) as conn:
-        conn.execute("SET ROLE auterity_reader")
-        conn.execute("SELECT set_config('auterity.tenant_id', %s, false)", (tenant,))
+    with tenant_reader(settings, tenant) as conn:
         assert conn.execute("SELECT count(*) FROM document_extractions").fetchone()[0] == 2
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT * FROM restricted_pii_fields")
-    with psycopg.connect(settings.resolved_database_url(), autocommit=True) as conn:
-        conn.execute("SET ROLE auterity_pii_reader")
-        conn.execute("SELECT set_config('auterity.tenant_id', 'someone-else', false)")
+    with tenant_reader(settings, tenant, "pii_reader") as conn:
+        assert {r[0] for r in conn.execute(
+            "SELECT subject_id FROM restricted_pii_fields")} >= {"ro-1"}
+    with tenant_reader(settings, "someone-else", "pii_reader") as conn:
         assert conn.execute("SELECT count(*) FROM restricted_pii_fields").fetchone()[0] == 0
 
     dead = wait_for(lambda: (lambda d: d if set(bad) <= set(d) else None)(

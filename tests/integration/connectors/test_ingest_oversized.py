@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from connectors.kafka_io import read_topic
+from runtime.kafka_auth import Principal
 from runtime.settings import REPO_ROOT
 from schemas import serde, topics
 from schemas.events import ConversationMessageRaw
@@ -46,6 +47,7 @@ def test_oversized_line_is_reported_and_the_others_are_sent(settings, tmp_path: 
 
     topic = topics.CONVERSATIONS_RAW.name(settings.topic_prefix)
     mine = sorted(ev.conversation_id for ev in (
-        serde.decode(m.value(), ConversationMessageRaw) for m in read_topic(settings, topic))
+        serde.decode(m.value(), ConversationMessageRaw)
+        for m in read_topic(settings, topic, principal=Principal.PII_STEP))
         if ev.tenant_id == tenant)
     assert mine == [f"{run}-c1", f"{run}-c3"]

@@ -19,6 +19,8 @@ from compose import processes as supervisor
 from compose import stack
 from connectors.ingest import produce
 from projections.metrics_reader import open_metrics_reader
+from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import topics
 from schemas.dead_letters import dead_letter
@@ -47,7 +49,9 @@ def isolated(settings: Settings) -> Iterator[Settings]:
         "home": home, "kafka_bootstrap": settings.kafka_servers,
         "topic_prefix": f"{settings.topic_prefix}pgdown{run}.",
         "app_id": f"{settings.app_id}-pgdown{run}", "metrics_port": _free_port(),
-        "database_url": f"postgresql://postgres:@/postgres?host={home / 'pg'}"})
+        "database_url": f"postgresql://postgres:@/postgres?host={home / 'pg'}",
+        "kafka_credentials_file": settings.kafka_credentials_path})
+    kafka_clients.ensure_acls(mine)  # its own prefix and app id, as an external broker's would
     try:
         yield mine
     finally:
@@ -62,7 +66,8 @@ def isolated(settings: Settings) -> Iterator[Settings]:
 def _env(s: Settings) -> dict[str, str]:
     return {"AUTERITY_KAFKA_BOOTSTRAP": s.kafka_servers,
             "AUTERITY_TOPIC_PREFIX": s.topic_prefix, "AUTERITY_APP_ID": s.app_id,
-            "AUTERITY_METRICS_PORT": str(s.metrics_port), "DATABASE_URL": s.database_url or ""}
+            "AUTERITY_METRICS_PORT": str(s.metrics_port), "DATABASE_URL": s.database_url or "",
+            "AUTERITY_KAFKA_CREDENTIALS_FILE": str(s.kafka_credentials_path)}
 
 
 def _redacted(tenant: str, i: int) -> ConversationMessageRedacted:
@@ -105,7 +110,7 @@ def test_postgres_down_at_start_then_up(isolated: Settings):
                         tenant_id=tenant, max_payload=s.max_message_bytes)
             for i in range(N_DEAD)]
     for spec, events in ((topics.CONVERSATIONS_REDACTED, redacted), (topics.DEAD_LETTERS, dead)):
-        report = produce(s, spec, events)
+        report = produce(s, spec, events, principal=Principal.PII_STEP)  # as the worker
         assert report.sent == len(events) and not report.rejected, report.rejected
 
     # ClickHouse metrics and the metrics endpoint work meanwhile; the process stays up

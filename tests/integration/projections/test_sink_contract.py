@@ -31,15 +31,18 @@ from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_store import ChdbStore, MetricsStore
+from projections.output_scan_sink import OutputScanSink
 from projections.postgres_sink import PostgresConversationSink
 from projections.usage_sink import ModelUsageSink
 from runtime import kafka_clients
+from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import (
     ConversationMessageRedacted,
     DocumentExtracted,
     Event,
+    GeneratedWorkflow,
     ModelUsage,
     RestrictedFields,
     WorkflowRequest,
@@ -67,6 +70,12 @@ def _document(tenant: str, i: int) -> Event:
     return DocumentExtracted(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
                              document_id=f"{tenant}-d{i}", source_event_id=str(uuid.uuid4()),
                              redacted_text=f"RO {i} for <PERSON_1>", confidence=0.9, pages=1)
+
+
+def _workflow(tenant: str, i: int) -> Event:
+    return GeneratedWorkflow(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+                             workflow_id=f"{tenant}-w{i}", name=f"workflow {i}", valid=True,
+                             definition_json="{}", output_redactions={"PERSON": i % 3})
 
 
 def _restricted(tenant: str, i: int) -> Event:
@@ -109,6 +118,8 @@ BACKENDS = [
             lambda s, st: ModelUsageSink(st, s), True),
     Backend("clickhouse_media", topics.DOCUMENTS_EXTRACTED, _document, "media_metrics",
             "clickhouse", lambda _, st: MediaMetricsSink(st), False, error_column="kind"),
+    Backend("clickhouse_output_scans", topics.WORKFLOWS_GENERATED, _workflow, "output_scans",
+            "clickhouse", lambda _, st: OutputScanSink(st), False, error_column="kind"),
 ]
 
 
@@ -120,7 +131,8 @@ def contract_settings(settings: Settings) -> Iterator[Settings]:
         conn.execute(f"CREATE DATABASE {db}")
     url = settings.resolved_database_url().replace("/postgres?", f"/{db}?")
     s = Settings(topic_prefix=f"c{uuid.uuid4().hex[:6]}.", **{"DATABASE_URL": url})
-    kafka_clients.ensure_topics(s)
+    kafka_clients.ensure_topics(s, principal=Principal.ADMIN)
+    kafka_clients.ensure_acls(s)  # the sinks' dead-letter producers act as their principals
     yield s
     with psycopg.connect(settings.resolved_database_url(), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
@@ -149,13 +161,13 @@ def sink(backend: Backend, contract_settings: Settings, store: MetricsStore) -> 
 
 def consumed(settings: Settings, topic: str, values: list[bytes]) -> list[Message]:
     """Produce `values` to partition 0 of `topic`, then consume them back: real Messages."""
-    producer = kafka_clients.producer(settings)
+    producer = kafka_clients.producer(settings, principal=Principal.ADMIN)
     offsets: list[int] = []
     for v in values:
         producer.produce(topic, value=v, key=b"k", partition=0,
                          on_delivery=lambda err, m: offsets.append(m.offset()))
     assert producer.flush(30) == 0 and len(offsets) == len(values)
-    consumer = kafka_clients.consumer(settings)
+    consumer = kafka_clients.consumer(settings, principal=Principal.ADMIN)
     consumer.assign([TopicPartition(topic, 0, min(offsets))])
     out: list[Message] = []
     try:

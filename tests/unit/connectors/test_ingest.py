@@ -49,7 +49,7 @@ class FakeProducer:
 @pytest.fixture()
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
     producer = FakeProducer()
-    monkeypatch.setattr(ingest.kafka_clients, "producer", lambda settings: producer)
+    monkeypatch.setattr(ingest.kafka_clients, "producer", lambda settings, **_: producer)
     return producer
 
 

@@ -46,7 +46,9 @@ def created(monkeypatch) -> dict[str, list[object]]:
 
 
 def _settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, media_workers=1, redaction_workers=1)
+    # the app's broker login is read when it is built (nothing connects)
+    return Settings(home=tmp_path, media_workers=1, redaction_workers=1,
+                    kafka_pii_step_password="unused")
 
 
 def test_worker_app_builds_one_gateway_ledger_and_sink_shared_by_builder_and_media(

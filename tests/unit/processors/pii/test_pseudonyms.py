@@ -97,3 +97,12 @@ def test_redact_texts_shares_the_book() -> None:
         "Thanks <PERSON_1>, see you Tuesday.",
     ]
     assert redact("no pii here", [], PseudonymBook(KEY)) == "no pii here"
+
+
+def test_a_name_ner_called_a_place_keeps_its_one_tag() -> None:
+    book = PseudonymBook(b"k")
+    first = book.label("LOCATION", "Oluwaseun Adeyemi")
+    assert book.label("PERSON", "Oluwaseun Adeyemi") == first
+    assert book.label("PERSON", "Dana Scully") == "<PERSON_1>"
+    assert book.label("LOCATION", "Dana Scully") == "<PERSON_1>"
+    assert book.label("LOCATION", "Austin") == "<LOCATION_2>"

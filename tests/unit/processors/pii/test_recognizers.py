@@ -125,7 +125,7 @@ def test_analyzer_end_to_end(analyzer: PiiAnalyzer) -> None:
         ("PHONE_NUMBER", "(512) 555-0143"),
         ("EMAIL_ADDRESS", "john.smith@gmail.com"),
         ("VIN", "1HGCM82633A004352"),
-        ("STREET_ADDRESS", "1234 Oak Ridge Dr"),
+        ("STREET_ADDRESS", "1234 Oak Ridge Dr, Austin, TX 78701"),
         ("US_SSN", "536-22-1234"),
     ]:
         assert item in got

@@ -1,0 +1,170 @@
+"""Street addresses beyond the US street line: European forms, post boxes, military mail,
+and whole address blocks (the city / region / postcode / country lines after a street).
+
+`InternationalStreetRecognizer` reports street lines; `extend_address_blocks` then grows
+every STREET_ADDRESS finding over the address lines that follow it on the same line
+(", Arnsdorf, Germany") or on the next lines ("Suite 464\\n OULU\\n Finland 80896"), so a
+signature block is removed as a whole, not only its first line. Country names come from
+`pycountry` (ISO 3166), not a hand list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+import pycountry
+from presidio_analyzer import Pattern, RecognizerResult
+
+from processors.pii.recognizers import US_STATE_NAMES, ClassPatterns, vehicle_allow_list
+
+_VEHICLE = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W_]+")
+#: capitalised words of real addresses (post boxes, military mail)
+_MAIL_CODES = frozenset({"PO", "PSC", "CMR", "APO", "FPO", "DPO", "AA", "AE", "AP", "USNS",
+                         "USS", "USCGC"})
+
+_CAP = r"(?-i:[A-ZÀ-ÖØ-ÞĀ-Ž])"
+_WORDCH = r"[\w'.\-]"
+#: street-type morphemes written as a word ending (Finnish, Scandinavian, German, Dutch, ...)
+_SUFFIX_MORPHEMES = (
+    "katu", "kuja", "tie", "polku", "gatan", "gata", "vägen", "väg", "gade", "vej", "veien",
+    "vegen", "stræde", "straße", "strasse", "str.", "laan", "straat", "weg", "plein",
+    "gracht", "dreef", "singel", "kade", "steeg", "allee", "gasse", "platz", "ring",
+    "stræti", "gata", "braut", "vegur", "utca",
+)  # fmt: skip
+#: street-type words written before the name (French, Italian, Spanish, Portuguese, Slavic)
+_PREFIX_WORDS = (
+    "Rue", "Via", "Viale", "Piazza", "Corso", "Calle", "Avenida", "Av.", "Rua", "Praça",
+    "Carrer", "Boulevard", "Bd", "Chemin", "Place", "Quai", "Allée", "Impasse", "Route",
+    "ul.", "ulica", "Ulica", "Trg", "Náměstí", "nám.", "Aleja", "al.", "Strada", "Str.",
+)  # fmt: skip
+#: street-type words written after the name as a separate word (Hungarian, English)
+_AFTER_WORDS = ("u.", "utca", "út", "tér", "krt.", "Street", "Road", "Square", "Squares")
+_NUM = r"[1-9][0-9]{0,4}[A-Za-z]?(?![\w-])"
+_NOT_AFTER_NUMBER = (
+    "January|February|March|April|May|June|July|August|September|October|November|"
+    "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
+    "Thursday|Friday|Saturday|Sunday|Miles|Mi|Km|Years|Year|Days|Hours|Minutes|Percent"
+)
+
+_MORPH = "|".join(re.escape(m) for m in _SUFFIX_MORPHEMES)
+_PREFIX = "|".join(re.escape(w) for w in _PREFIX_WORDS)
+_AFTER = "|".join(re.escape(w) for w in _AFTER_WORDS)
+
+
+class InternationalStreetRecognizer(ClassPatterns):
+    """Street lines in non-US forms, post boxes and US military addresses."""
+
+    PATTERNS = [
+        # "Koskikatu 25", "5049 Harjukuja 54", "Brixtonlaan 380", "Hammarvägen 15"
+        Pattern("Street-type word ending + number",
+                rf"(?:\b[0-9]{{1,5}}[ \t]+)?\b{_CAP}[\w-]*(?:{_MORPH})\b\.?[ \t]+{_NUM}", 0.6),
+        # "Rue de Piétrain 371", "ul. Więckowskiego Stefana 28", "Via Roma 12"
+        Pattern("Street-type word + name + number",
+                rf"(?:\b[0-9]{{1,5}}[ \t]+)?(?<![\w.])(?:{_PREFIX})[ \t]+"
+                rf"(?:{_WORDCH}+[ \t]+){{0,4}}{_NUM}", 0.6),
+        # "Király u. 15", "25 Dili Gianni Street", "Trg revolucije 17"
+        Pattern("Name + street word + number",
+                rf"\b{_CAP}{_WORDCH}*[ \t]+(?:{_AFTER})[ \t]+{_NUM}\.?", 0.6),
+        # "6750 Koskikatu 25", "03751 Gerrit Achterberghove 137": number, name, number
+        Pattern("Number + capitalised name + number",
+                rf"\b[0-9]{{1,5}}[ \t]+(?!(?-i:{_NOT_AFTER_NUMBER})\b){_CAP}[\w'-]+"
+                rf"(?:[ \t]+{_CAP}[\w'.-]*){{0,3}}[ \t]+{_NUM}", 0.45),
+        Pattern("Post box",
+                r"\b(?:P\.?[ \t]?O\.?[ \t]*Box|Post[ \t]+Office[ \t]+Box|Postbox|"
+                r"(?:PSC|Unit|CMR)[ \t]+[0-9]{3,5},?[ \t]+Box)[ \t]+[0-9]{1,6}\b", 0.6),
+        Pattern("US military mail", r"\b(?-i:(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP))[ \t]+[0-9]{5}\b",
+                0.6),
+        Pattern("Street corner",
+                rf"\bthe[ \t]+corner[ \t]+of[ \t]+[^\n,.;:?!]{{2,60}}?[ \t]+and[ \t]+{_CAP}[\w'-]*"
+                rf"(?:[ \t]+{_CAP}[\w'-]*){{0,3}}", 0.6),
+        Pattern("Postcode after a ZIP cue",
+                r"(?<=\b(?:zip|zip[ \t]code|postal[ \t]code|post[ \t]?code)[ \t]*[:#]?[ \t]*)"
+                r"[0-9]{3,6}(?:[ -](?:[0-9]{2,4}|(?-i:[A-Z]{2})))?\b", 0.6),
+        Pattern("Navy ship", rf"\b(?-i:USNS|USS|USCGC)[ \t]+{_CAP}[\w'-]+", 0.5),
+    ]
+    CONTEXT = ["address", "live", "street", "mail", "ship", "send", "deliver", "office",
+               "meet", "located"]
+
+    ENTITY = "STREET_ADDRESS"
+    NAME = "InternationalStreetRecognizer"
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Not an address: a vehicle ("2013 Lexus RX 350", "2008 Hyundai Ioniq 5") — a make or
+        model word, or an ALL-CAPS model code, among the words."""
+        for word in _TOKEN.findall(pattern_text):
+            if _VEHICLE.fullmatch(word) or (len(word) > 1 and word.isupper() and word.isalpha()
+                                            and word not in _MAIL_CODES):
+                return True
+        return False
+
+
+@cache
+def _country_names() -> tuple[str, ...]:
+    names: set[str] = set()
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(c, attr, None)
+            if value and "," not in value:
+                names.add(value)
+    names |= {"USA", "UK", "Greenland", "Greenlander"}
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+@cache
+def _continuation() -> re.Pattern[str]:
+    countries = "|".join(re.escape(n) for n in _country_names())
+    states = "|".join(re.escape(n) for n in US_STATE_NAMES)
+    unit = (r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?)"
+            r"[ \t]*#?[ \t]*[\w-]{1,6}")
+    place = rf"{_CAP}[\w'.()-]*(?:[ \t]+(?:{_CAP}|\()[\w'.()-]*){{0,3}}"
+    region = r"(?-i:[A-Z]{2})"
+    postcode = (r"(?:[0-9]{4,6}(?:-[0-9]{4})?|(?-i:[A-Z]{1,2}[0-9][0-9A-Z]?[ \t]?[0-9][A-Z]{2})"
+                r"|(?-i:[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9]))")  # US/EU, UK, Canada
+    line = (rf"(?:{unit}|(?:{countries}|{states})(?:[ \t]+{postcode})?|{place}(?:,?[ \t]+{region})?"
+            rf"(?:[ \t]+{postcode})?|,?[ \t]*{region}(?:[ \t]+{postcode})?|{postcode}|nan)")
+    # one continuation: a separator (comma or line break, with blanks), then an address line
+    # that ends the line or is followed by another separator
+    return re.compile(rf"(?:[ \t]+{unit}|(?:[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?[ \t>?]*)"
+                      rf"(?:,[ \t]*)?(?:{line}))(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))", re.MULTILINE)
+
+
+_LEADING_NUMBER = re.compile(r"(?:\b[0-9]{1,5}[ \t]+){1,2}$")
+
+
+class CountryRecognizer(ClassPatterns):
+    """Country names (ISO 3166 via pycountry) as LOCATION."""
+
+    ENTITY = "LOCATION"
+    NAME = "CountryRecognizer"
+    CONTEXT: list[str] = []
+
+    def __init__(self, supported_language: str = "en") -> None:
+        names = "|".join(re.escape(n) for n in _country_names())
+        self.PATTERNS = [Pattern("Country name", rf"(?<![\w-])(?-i:{names})(?![\w-])", 0.6)]
+        super().__init__(supported_language)
+
+
+MAX_CONTINUATIONS = 5
+
+
+def extend_address_blocks(text: str, results: Sequence[RecognizerResult]
+                          ) -> list[RecognizerResult]:
+    """Grow STREET_ADDRESS findings over the address lines that follow them (module doc)."""
+    pattern = _continuation()
+    out = list(results)
+    for r in out:
+        if r.entity_type != "STREET_ADDRESS":
+            continue
+        if lead := _LEADING_NUMBER.search(text, max(0, r.start - 14), r.start):
+            r.start = lead.start()
+        end = r.end
+        for _ in range(MAX_CONTINUATIONS):
+            m = pattern.match(text, end)
+            if m is None or m.end() == end:
+                break
+            end = m.end()
+        r.end = end
+    return out

@@ -1,0 +1,254 @@
+"""Names regardless of case and position: what spaCy's small NER model misses on its own.
+
+- `truecase`: a same-length copy of a text whose all-lower-case or ALL-CAPS lines are
+  re-cased for NER: words that are rare in English (wordfreq's Zipf frequency below
+  `RARE_ZIPF`, not a stop word) get a capital, the others lower case. "follow up with
+  patricia desrosiers" -> "follow up with Patricia Desrosiers"; "TOMOMI NISHIYAMA LIVES AT"
+  -> "Tomomi Nishiyama lives at". The analyzer runs NER on that copy as well (only for texts
+  that have such lines) and keeps its PERSON findings: offsets are the same by construction.
+- `expand_names`: a PERSON span grows over directly adjacent capitalised words and initials
+  on the same line ("Sigrid" before a found "Nyström", "D." in "Faina D. Yefremova").
+- `OrgShapedNameRecognizer`: spaCy's small model often labels a lone name ORG ("Darren is
+  a very sympathetic person" -> ORG) or labels a full name ORG; a 1-3 word ORG entity of
+  uncommon capitalised words with no organisation word (Inc, Motors, Bank, ...) is a name.
+- `email_names`: the words of an e-mail's local part ("maria.lopez@", "LaraFiorentino@")
+  are names wherever else they appear in the text.
+- `propagate_names`: every other mention in the text of a word of a found name is a name
+  too ("Asya spent a year ... as the assistant to Asya Godina").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import regex
+from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.lang.en.stop_words import STOP_WORDS
+from wordfreq import zipf_frequency
+
+from processors.pii.recognizers import vehicle_allow_list
+
+#: Words at or above this Zipf frequency (about once per 25,000 words) stay lower case when
+#: re-casing; rarer words are capitalised so NER may consider them names.
+RARE_ZIPF = 4.6
+#: A word this common is never added to a name by expansion or propagation.
+COMMON_ZIPF = 5.2
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+#: a Titlecase word ("Nyström", "O'Neil") or an initial ("D."); never an ALL-CAPS word
+_TITLE_WORD = r"(?:\p{Lu}\p{Ll}+(?:['’-]\p{L}+)*|\p{Lu}\.)"
+_ADJACENT = regex.compile(rf"[ \t]+({_TITLE_WORD})(?![\w])")
+_BEFORE = regex.compile(rf"({_TITLE_WORD})[ \t]+$")
+MIN_PROPAGATED = 3
+
+
+def _line_case(line: str) -> str | None:
+    letters = [c for c in line if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    if all(c.islower() for c in letters if c.isupper() or c.islower()):
+        return "lower"
+    if all(c.isupper() for c in letters if c.isupper() or c.islower()):
+        return "upper"
+    return None
+
+
+def _common(word: str, threshold: float = RARE_ZIPF) -> bool:
+    low = word.lower()
+    return low in STOP_WORDS or zipf_frequency(low, "en") >= threshold
+
+
+def _recase(word: str) -> str:
+    new = word.lower() if _common(word) else word[:1].upper() + word[1:].lower()
+    return new if len(new) == len(word) else word
+
+
+_CAPS_WORD = re.compile(r"\b(?-i:[^\W\d_a-zß-ÿ]{4,})\b")
+
+
+def truecase(text: str) -> str | None:
+    """The re-cased copy (module doc), or None when nothing needed re-casing. In mixed-case
+    lines, an ALL-CAPS word of 4+ letters that is rare in English ("NAANTALI") is re-cased."""
+    out: list[str] = []
+    touched = False
+    for line in text.splitlines(keepends=True):
+        if _line_case(line) is None:
+            new = _CAPS_WORD.sub(lambda m: _recase(m.group()), line)
+            touched = touched or new != line
+            out.append(new)
+            continue
+        touched = True
+        out.append(_WORD.sub(lambda m: _recase(m.group()), line))
+    if not touched:
+        return None
+    recased = "".join(out)
+    return recased if len(recased) == len(text) else None
+
+
+_VEHICLE = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+
+
+def _nameable(word: str) -> bool:
+    """May be part of a name: an initial, or an uncommon word that is no vehicle word."""
+    if word.endswith("."):
+        return True
+    return not _common(word, COMMON_ZIPF) and not _VEHICLE.fullmatch(word)
+
+
+def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Grow PERSON spans over adjacent capitalised words and initials (module doc)."""
+    for r in results:
+        if r.entity_type != "PERSON":
+            continue
+        while (m := _ADJACENT.match(text, r.end)) and _nameable(m.group(1)):
+            r.end = m.end()
+        # leftwards only over rare words: "Hi Mercedes" and "Text Jordan" keep their verbs
+        while (m := _BEFORE.search(text, 0, r.start)) and _nameable(m.group(1)) and (
+                not _common(m.group(1)) and (
+                m.start(1) == 0 or not text[m.start(1) - 1].isalnum())):
+            r.start = m.start(1)
+    return list(results)
+
+
+#: "Ubul: What a wife." — a rare capitalised word opening a line and followed by a colon
+#: and speech is a speaker's name; field labels ("Phone:", "Website:") are common words.
+_SPEAKER = re.compile(r"^[ \t>]*((?-i:[A-ZÀ-ÖØ-Þ][^\W\d_]+)):[ \t]+\S", re.MULTILINE)
+SPEAKER_MAX_ZIPF = 3.5
+#: "founders: Kónya, Becker and Vasquez" — coordinated capitalised words next to a name
+_LIST_ITEM = r"(?-i:[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*)"
+_NAME_LIST = re.compile(rf"{_LIST_ITEM}(?:,[ \t]+{_LIST_ITEM})*,?[ \t]+and[ \t]+{_LIST_ITEM}")
+
+
+def speaker_names(text: str) -> list[RecognizerResult]:
+    """PERSON findings for speaker labels of rare words (see `_SPEAKER`)."""
+    return [RecognizerResult("PERSON", m.start(1), m.end(1), 0.5)
+            for m in _SPEAKER.finditer(text)
+            if zipf_frequency(m.group(1).lower(), "en") < SPEAKER_MAX_ZIPF]
+
+
+def coordinated_names(text: str, results: Sequence[RecognizerResult]
+                      ) -> list[RecognizerResult]:
+    """In "A, B and C", if one item is a found PERSON, the other uncommon items are too."""
+    found = [(r.start, r.end) for r in results if r.entity_type == "PERSON"]
+    added = []
+    for m in _NAME_LIST.finditer(text):
+        items = list(re.finditer(_LIST_ITEM, m.group()))
+        spans = [(m.start() + i.start(), m.start() + i.end()) for i in items]
+        if not any(s < fe and fs < e for s, e in spans for fs, fe in found):
+            continue
+        added += [RecognizerResult("PERSON", s, e, 0.5) for s, e in spans
+                  if _nameable(text[s:e]) and not any(fs <= s and e <= fe for fs, fe in found)]
+    return [*results, *added]
+
+
+def _name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
+    words = set()
+    for r in results:
+        if r.entity_type == "PERSON":
+            for m in _WORD.finditer(text, r.start, r.end):
+                w = m.group()
+                if len(w) >= MIN_PROPAGATED and not _common(w, COMMON_ZIPF):
+                    words.add(w.casefold())
+    return words
+
+
+def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Add a PERSON finding for each other mention of a found name's words (module doc)."""
+    words = _name_words(text, results) | email_names(text)
+    if not words:
+        return list(results)
+    spans = [(r.start, r.end) for r in results]
+    added = []
+    for m in _WORD.finditer(text):
+        if m.group().casefold() in words and not any(
+                s <= m.start() and m.end() <= e for s, e in spans):
+            added.append(RecognizerResult("PERSON", m.start(), m.end(), 0.6))
+    return [*results, *added]
+
+
+#: words that make an ORG entity an organisation, not a person
+ORG_WORDS = frozenset("""
+inc inc. llc ltd ltd. corp corp. co co. company corporation group bank motors motor auto
+autos automotive services service insurance dealership dealer holdings partners associates
+foundation university college school hospital clinic church club agency systems solutions
+technologies tech labs international global national federal state county city department
+store shop center centre garage repair parts tires tire lube body collision finance credit
+capital trust fund union restaurant cafe hotel media news network
+""".split())  # fmt: skip
+ORG_NAME_MAX_WORDS = 3
+
+
+class OrgShapedNameRecognizer(LocalRecognizer):
+    """PERSON for person-shaped ORG entities of the spaCy doc (module doc)."""
+
+    NAME = "OrgShapedNameRecognizer"
+    SCORE = 0.45
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
+                         name=self.NAME)
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str],
+                nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        doc = getattr(nlp_artifacts, "tokens", None)
+        if doc is None:
+            return []
+        out = []
+        for ent in doc.ents:
+            if ent.label_ != "ORG" or not self._person_shaped(ent.text):
+                continue
+            out.append(RecognizerResult("PERSON", ent.start_char, ent.end_char, self.SCORE,
+                                        analysis_explanation=AnalysisExplanation(
+                                            self.NAME, self.SCORE,
+                                            textual_explanation="ORG entity shaped as a name")))
+        return out
+
+    @staticmethod
+    def _person_shaped(span: str) -> bool:
+        words = span.split()
+        if not 1 <= len(words) <= ORG_NAME_MAX_WORDS or "\n" in span:
+            return False
+        for w in words:
+            core = w.rstrip(".,")
+            if core.casefold() in ORG_WORDS or not core[:1].isupper() or core.isupper() and len(
+                    core) > 1 and not core.endswith("."):
+                return False
+            if not (len(core) == 1 or _WORD.fullmatch(core)) or _common(core) or (
+                    _VEHICLE.fullmatch(core)):
+                return False
+        return True
+
+
+_EMAIL = re.compile(r"\b([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
+_CAMEL = re.compile(r"[A-ZÀ-ÖØ-Þ]?[a-zß-ÿ]+")
+
+
+def email_names(text: str) -> set[str]:
+    """Casefolded uncommon words of e-mail local parts (module doc)."""
+    words = set()
+    for m in _EMAIL.finditer(text):
+        for part in re.split(r"[._+-]", m.group(1)):
+            for w in _CAMEL.findall(part):
+                if len(w) >= MIN_PROPAGATED and not _common(w, RARE_ZIPF):
+                    words.add(w.casefold())
+    return words
+
+
+def remembered_names(text: str, findings_spans: Sequence[tuple[int, int]],
+                     known: Callable[[str], str | None]) -> list[tuple[int, int]]:
+    """Spans of words, not already inside a finding, that the conversation's pseudonym book
+    knows as a person's name (`known` is `PseudonymBook.known_name`): "Dana" in the tenth
+    message after "Hi, I'm Dana Scully" in the first, even where NER misses it."""
+    out = []
+    for m in _WORD.finditer(text):
+        w = m.group()
+        if len(w) < MIN_PROPAGATED or _common(w, COMMON_ZIPF) or any(
+                s <= m.start() and m.end() <= e for s, e in findings_spans):
+            continue
+        if known(w) is not None:
+            out.append((m.start(), m.end()))
+    return out

@@ -1,0 +1,59 @@
+"""Names regardless of case and position; a conversation remembers its names."""
+
+import pytest
+
+from processors.pii.engine import PiiAnalyzer
+from processors.pii.names import truecase
+from processors.pii.pseudonyms import PseudonymBook
+from processors.pii.redaction import redact_messages
+
+
+def person_words(analyzer: PiiAnalyzer, text: str) -> list[str]:
+    return [text[f.start:f.end] for f in analyzer.analyze_one(text) if f.entity_type == "PERSON"]
+
+
+def test_truecase_keeps_length_and_capitalises_rare_words() -> None:
+    text = "follow up with patricia desrosiers in a couple of months"
+    got = truecase(text)
+    assert got is not None and len(got) == len(text)
+    assert "Desrosiers" in got and "follow up with" in got
+    assert truecase("Mixed Case line with no capitals words") is None
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("follow up with patricia desrosiers in a couple of months", "desrosiers"),
+    ("TOMOMI NISHIYAMA LIVES AT 12 OAK ST", "NISHIYAMA"),
+    ("Tomomi Nishiyama lives at 12 Oak St", "Tomomi"),
+    ("remove my kid Lukas from the will", "Lukas"),
+    ("hi this is marco, my 2019 civic needs an oil change", "marco"),
+    ("Follow up with Sigrid Nyström in a couple of months.", "Sigrid"),
+    ("My name is Ludmiła and I want the CR-V", "Ludmiła"),
+    ("Pls have Wei call Mr. Trần back about the Model Y", "Trần"),
+])
+def test_names_in_any_case_and_position(pii_analyzer: PiiAnalyzer, text: str,
+                                        name: str) -> None:
+    assert any(name in p for p in person_words(pii_analyzer, text)), person_words(
+        pii_analyzer, text)
+
+
+def test_honorific_is_not_part_of_the_name(pii_analyzer: PiiAnalyzer) -> None:
+    assert "Mr. Trần" not in person_words(pii_analyzer, "Please call Mr. Trần back today")
+
+
+def test_makes_and_models_are_not_names(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Your 2021 Toyota RAV4 XLE is ready at the Ford service desk"
+    assert person_words(pii_analyzer, text) == []
+
+
+def test_a_conversation_remembers_a_name_ner_misses_later(pii_analyzer: PiiAnalyzer) -> None:
+    texts = ["Hi, this is Dana Scully about my Outback", "ok dana, see you at 9"]
+    books: dict[str, PseudonymBook] = {}
+    first, second = redact_messages(texts, ["c1", "c1"], books, b"k", 1000,
+                                    analyzer=pii_analyzer)
+    assert "Dana" not in first.text  # type: ignore[union-attr]
+    assert "dana" not in second.text, second  # type: ignore[union-attr]
+    assert "<PERSON_1>" in second.text  # type: ignore[union-attr]
+    other: dict[str, PseudonymBook] = {}
+    (alone,) = redact_messages(["ok dana, see you at 9"], ["c2"], other, b"k", 1000,
+                               analyzer=pii_analyzer)
+    assert alone.text.startswith("ok ")  # type: ignore[union-attr]

@@ -1,0 +1,76 @@
+"""The output firewall on result events: model-written PII is masked and counted."""
+
+import json
+
+from processors.pii.engine import PiiAnalyzer
+from processors.pii.output_firewall import scan_event
+from schemas.events import CallAnalyzed, GeneratedWorkflow, RequirementAnalysis, utcnow
+
+DEFINITION = {"id": "wf-1", "name": "Service reminder",
+              "steps": [{"id": "s1", "type": "send_sms", "name": "Text the customer",
+                         "params": {"to": "{{customer_phone}}",
+                                    "message": "Hi {{first_name}}, call Dana Scully at "
+                                               "512-555-0143 to book your oil change."}},
+                        {"id": "check_confirmed", "type": "condition",
+                         "params": {"record": "{{customer_id}}"}}],
+              "connections": [{"source": "s1", "target": "check_confirmed"}]}
+
+
+def workflow(definition: dict) -> GeneratedWorkflow:
+    return GeneratedWorkflow(event_id="e1", tenant_id="t1", occurred_at=utcnow(),
+                             workflow_id="wf-1", name="Reminder", valid=True,
+                             definition_json=json.dumps(
+                                 definition))
+
+
+def test_pii_in_a_workflow_message_is_masked_and_counted(pii_analyzer: PiiAnalyzer) -> None:
+    out = scan_event(workflow(DEFINITION), pii_analyzer)
+    definition = json.loads(out.definition_json)
+    message = definition["steps"][0]["params"]["message"]
+    assert "512-555-0143" not in out.definition_json and "Dana" not in out.definition_json
+    assert "<PHONE_NUMBER>" in message and "<PERSON>" in message
+    assert "{{first_name}}" in message and "oil change" in message
+    # structure is never touched: ids, connections, parameters
+    assert definition["connections"] == DEFINITION["connections"]
+    assert definition["steps"][1] == DEFINITION["steps"][1]
+    assert definition["steps"][0]["params"]["to"] == "{{customer_phone}}"
+    assert out.output_redactions == {"PERSON": 1, "PHONE_NUMBER": 1}
+
+
+def test_an_event_without_pii_is_unchanged(pii_analyzer: PiiAnalyzer) -> None:
+    clean = {**DEFINITION, "steps": [{"id": "s1", "type": "send_sms", "params": {
+        "message": "Your 2021 Camry is due for a tire rotation."}}]}
+    before = workflow(clean)
+    after = scan_event(before, pii_analyzer)
+    assert after.definition_json == before.definition_json
+    assert after.output_redactions == {}
+
+
+def test_analysis_lists_and_copied_request_text_are_scanned(pii_analyzer: PiiAnalyzer) -> None:
+    an = RequirementAnalysis(
+        event_id="a1", tenant_id="t1", occurred_at=utcnow(), request_event_id="r1",
+        intent="create_workflow", domain="service",
+        requirements=["Email maria.lopez@example.com a coupon"],
+        redacted_text="text Maria Lopez at 512-555-0143")
+    out = scan_event(an, pii_analyzer)
+    assert "maria.lopez@example.com" not in out.requirements[0]
+    assert "512-555-0143" not in out.redacted_text
+    assert out.intent == "create_workflow" and out.domain == "service"
+    assert out.output_redactions["EMAIL_ADDRESS"] == 1
+
+
+def test_the_input_firewalls_own_output_is_not_rescanned(pii_analyzer: PiiAnalyzer) -> None:
+    call = CallAnalyzed(event_id="c1", tenant_id="t1", occurred_at=utcnow(), call_id="call-1",
+                        source_event_id="s1", redacted_transcript="Dana Scully called",
+                        summary="Customer Dana Scully wants a quote; call 512-555-0143.")
+    out = scan_event(call, pii_analyzer)
+    assert out.redacted_transcript == "Dana Scully called"  # left to the input firewall
+    assert "512-555-0143" not in out.summary and "Scully" not in out.summary
+
+
+def test_pseudonym_labels_and_template_variables_are_never_masked(
+        pii_analyzer: PiiAnalyzer) -> None:
+    call = CallAnalyzed(event_id="c2", tenant_id="t1", occurred_at=utcnow(), call_id="call-2",
+                        source_event_id="s2", redacted_transcript="",
+                        summary="<PERSON_1> asked about the Civic; text {{customer_name}} back.")
+    assert scan_event(call, pii_analyzer).summary == call.summary
