@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,8 @@ from processors.errors import StepInputError
 from processors.pii.inputs import check_text
 from processors.pii.redaction import BookStates, redaction_job
 from processors.pii.redaction import warm_up as warm_up_analyzer
+from runtime.kafka_auth import Principal
+from runtime.kafka_clients import admin
 from runtime.readiness import mark_ready
 from runtime.settings import Settings
 from schemas import serde, topics
@@ -54,6 +57,13 @@ def conversation_partition(conversation_id: str, partitions: int) -> int:
     """The partition murmur2 (the Java client's and librdkafka's `murmur2_random`) gives the
     key `conversation_id`: where the conversation's book lives."""
     return (murmur2(conversation_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _partition_count(settings: Settings, topic: str) -> int | None:
+    """The broker's partition count of `topic` (None if it does not exist)."""
+    md = admin(settings, principal=Principal.PII_STEP).list_topics(topic, timeout=30)
+    found = md.topics.get(topic)
+    return None if found is None or found.error is not None else len(found.partitions)
 
 
 def split_by_subject(subjects: list[str], parts: int) -> list[list[int]]:
@@ -89,6 +99,12 @@ def wire(app: faust.App, settings: Settings) -> StepPool:
 
     @app.task
     async def _warm_up() -> None:
+        found = await asyncio.to_thread(_partition_count, settings, raw_topic.get_topic_name())
+        if found != partitions:  # re-routing and the books assume the catalog's count
+            log.critical("%s has %s partitions, the topic catalog says %d: the redaction step "
+                         "cannot place conversations; recreate the topic with %d partitions",
+                         raw_topic.get_topic_name(), found, partitions, partitions)
+            os._exit(78)
         await pool.warm_up(warm_up_analyzer, settings.redaction_batch)
         log.info("redaction pool ready: %d process(es)", pool.workers)
         mark_ready(settings, settings.worker_name)

@@ -60,14 +60,15 @@ class InternationalStreetRecognizer(ClassPatterns):
     PATTERNS = [
         # "Koskikatu 25", "5049 Harjukuja 54", "Brixtonlaan 380", "Hammarvägen 15"
         Pattern("Street-type word ending + number",
-                rf"(?:\b[0-9]{{1,5}}[ \t]+)?\b{_CAP}[\w-]*(?:{_MORPH})\b\.?[ \t]+{_NUM}", 0.6),
+                rf"(?:\b[0-9]{{1,5}}[ \t]+)?\b{_CAP}[\w-]{{0,30}}(?:{_MORPH})\b\.?[ \t]+{_NUM}",
+                0.6),
         # "Rue de Piétrain 371", "ul. Więckowskiego Stefana 28", "Via Roma 12"
         Pattern("Street-type word + name + number",
                 rf"(?:\b[0-9]{{1,5}}[ \t]+)?(?<![\w.])(?:{_PREFIX})[ \t]+"
                 rf"(?:{_WORDCH}+[ \t]+){{0,4}}{_NUM}", 0.6),
         # "Király u. 15", "25 Dili Gianni Street", "Trg revolucije 17"
         Pattern("Name + street word + number",
-                rf"\b{_CAP}{_WORDCH}*[ \t]+(?:{_AFTER})[ \t]+{_NUM}\.?", 0.6),
+                rf"\b{_CAP}{_WORDCH}{{0,30}}[ \t]+(?:{_AFTER})[ \t]+{_NUM}\.?", 0.6),
         # "6750 Koskikatu 25", "03751 Gerrit Achterberghove 137": number, name, number
         Pattern("Number + capitalised name + number",
                 rf"\b[0-9]{{1,5}}[ \t]+(?!(?-i:{_NOT_AFTER_NUMBER})\b){_CAP}[\w'-]+"

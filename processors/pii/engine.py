@@ -49,6 +49,7 @@ from processors.pii.names import (
     OrgShapedNameRecognizer,
     coordinated_names,
     expand_names,
+    name_words,
     propagate_names,
     truecase,
 )
@@ -285,7 +286,8 @@ class PiiAnalyzer:
     def _finish(self, text: str, normed: Normalised,
                 results: list[RecognizerResult]) -> list[Finding]:
         rs = self._drop_vehicle_words(text, tidy_names(text, results))
-        rs = propagate_names(text, coordinated_names(text, expand_names(text, rs)))
+        seeds = name_words(text, rs)  # before expansion adds neighbouring words
+        rs = propagate_names(text, coordinated_names(text, expand_names(text, rs)), seeds)
         rs = self._drop_vehicle_words(text, extend_address_blocks(text, rs))
         if normed.changed:
             for r in rs:

@@ -33,8 +33,12 @@ from processors.pii.recognizers import vehicle_allow_list
 #: Words at or above this Zipf frequency (about once per 25,000 words) stay lower case when
 #: re-casing; rarer words are capitalised so NER may consider them names.
 RARE_ZIPF = 4.6
-#: A word this common is never added to a name by expansion or propagation.
+#: A word this common is never added to a name by expansion.
 COMMON_ZIPF = 5.2
+#: A word of a found name this common is not looked for elsewhere (propagation, the
+#: conversation's memory). Only words of the name as found are propagated, never the words
+#: expansion added ("Appointment" after "Dana Scully" in a subject line).
+PROPAGATED_MAX_ZIPF = COMMON_ZIPF
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 #: a Titlecase word ("Nyström", "O'Neil") or an initial ("D."); never an ALL-CAPS word
 _TITLE_WORD = r"(?:\p{Lu}\p{Ll}+(?:['’-]\p{L}+)*|\p{Lu}\.)"
@@ -101,10 +105,12 @@ def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
     for r in results:
         if r.entity_type != "PERSON":
             continue
-        while (m := _ADJACENT.match(text, r.end)) and _nameable(m.group(1)):
+        # one word each side at most: a Title Case line ("Dana Scully Appointment Reminder")
+        # must not become one name
+        if (m := _ADJACENT.match(text, r.end)) and _nameable(m.group(1)):
             r.end = m.end()
         # leftwards only over rare words: "Hi Mercedes" and "Text Jordan" keep their verbs
-        while (m := _BEFORE.search(text, 0, r.start)) and _nameable(m.group(1)) and (
+        if (m := _BEFORE.search(text, 0, r.start)) and _nameable(m.group(1)) and (
                 not _common(m.group(1)) and (
                 m.start(1) == 0 or not text[m.start(1) - 1].isalnum())):
             r.start = m.start(1)
@@ -116,8 +122,9 @@ def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
 _SPEAKER = re.compile(r"^[ \t>]*((?-i:[A-ZÀ-ÖØ-Þ][^\W\d_]+)):[ \t]+\S", re.MULTILINE)
 SPEAKER_MAX_ZIPF = 3.5
 #: "founders: Kónya, Becker and Vasquez" — coordinated capitalised words next to a name
-_LIST_ITEM = r"(?-i:[A-ZÀ-ÖØ-Þ][^\W\d_]+(?:['’-][^\W\d_]+)*)"
-_NAME_LIST = re.compile(rf"{_LIST_ITEM}(?:,[ \t]+{_LIST_ITEM})*,?[ \t]+and[ \t]+{_LIST_ITEM}")
+_LIST_ITEM = r"(?-i:[A-ZÀ-ÖØ-Þ][^\W\d_]{1,30}(?:['’-][^\W\d_]{1,30}){0,2})"
+_NAME_LIST = re.compile(
+    rf"{_LIST_ITEM}(?:,[ \t]+{_LIST_ITEM}){{0,6}},?[ \t]+and[ \t]+{_LIST_ITEM}")
 
 
 def speaker_names(text: str) -> list[RecognizerResult]:
@@ -148,14 +155,21 @@ def _name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
         if r.entity_type == "PERSON":
             for m in _WORD.finditer(text, r.start, r.end):
                 w = m.group()
-                if len(w) >= MIN_PROPAGATED and not _common(w, COMMON_ZIPF):
+                if len(w) >= MIN_PROPAGATED and not _common(w, PROPAGATED_MAX_ZIPF):
                     words.add(w.casefold())
     return words
 
 
-def propagate_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-    """Add a PERSON finding for each other mention of a found name's words (module doc)."""
-    words = _name_words(text, results) | email_names(text)
+def name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
+    """The casefolded uncommon words of the PERSON findings (what `propagate_names` seeks)."""
+    return _name_words(text, results)
+
+
+def propagate_names(text: str, results: Sequence[RecognizerResult],
+                    words: set[str] | None = None) -> list[RecognizerResult]:
+    """Add a PERSON finding for each other mention of a found name's words (module doc);
+    `words` (default: those of `results`) are the names as found, before expansion."""
+    words = (_name_words(text, results) if words is None else words) | email_names(text)
     if not words:
         return list(results)
     spans = [(r.start, r.end) for r in results]
@@ -223,7 +237,7 @@ class OrgShapedNameRecognizer(LocalRecognizer):
         return True
 
 
-_EMAIL = re.compile(r"\b([\w.+-]+)@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"\b([\w.+-]{1,64})@[\w-]{1,63}(?:\.[\w-]{1,63}){1,5}")
 _CAMEL = re.compile(r"[A-ZÀ-ÖØ-Þ]?[a-zß-ÿ]+")
 
 
@@ -246,7 +260,7 @@ def remembered_names(text: str, findings_spans: Sequence[tuple[int, int]],
     out = []
     for m in _WORD.finditer(text):
         w = m.group()
-        if len(w) < MIN_PROPAGATED or _common(w, COMMON_ZIPF) or any(
+        if len(w) < MIN_PROPAGATED or _common(w, PROPAGATED_MAX_ZIPF) or any(
                 s <= m.start() and m.end() <= e for s, e in findings_spans):
             continue
         if known(w) is not None:

@@ -4,7 +4,8 @@ Disguises that defeat regexes and NER: zero-width and other format characters in
 number or a name ("123\u200b-45-6789"), soft hyphens ("Ma\u00adria"), decomposed accents
 ("Je\u0301ro\u0302me"), full-width or other compatibility digits ("\uff11\uff12\uff13").
 `normalise` removes format characters (Unicode category Cf, which includes the soft hyphen,
-zero-width space/joiners, word joiner, BOM and bidi controls) and applies NFKC per cluster
+zero-width space/joiners, word joiner, BOM and bidi controls, and the other default-ignorable
+code points such as U+034F and the variation selectors) and applies NFKC per cluster
 (a base character with its combining marks), so the analyzer sees "Maria", "Jérôme", "123".
 
 Invariant: every character of the normalised text comes from exactly one cluster of the
@@ -18,9 +19,16 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+#: default-ignorable characters outside category Cf: combining grapheme joiner, Hangul
+#: fillers, Khmer inherent vowels, Mongolian variation selectors, variation selectors
+_IGNORABLE = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810),
+     *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
 
 def _is_format(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cf"
+    """Invisible: category Cf or another default-ignorable code point."""
+    return unicodedata.category(ch) == "Cf" or ord(ch) in _IGNORABLE
 
 
 def _is_mark(ch: str) -> bool:

@@ -12,9 +12,10 @@ metrics projection counts them in ClickHouse `output_scans`).
 Invariants:
 - a plain string field is scanned unless its key names an identifier or a code (`SKIP_KEYS`,
   `*_id`) or it is the input firewall's own output (`ALREADY_REDACTED`); inside JSON text
-  fields (`*_json`: workflow and interface definitions) only the free-text keys
+  definitions (`DEFINITIONS`: workflow and interface definitions) only the free-text keys
   (`JSON_TEXT_KEYS`: names, descriptions, messages, subjects, bodies, labels, ...) are
   scanned, so step ids, connections, conditions and parameters stay exactly as they were;
+  other `*_json` fields (a revision's diff, a diagnosis) are scanned whole;
 - pseudonym labels (`<PERSON_1>`, `<PHONE_NUMBER>`) and template variables
   (`{{customer.first_name}}`) are never masked: a finding touching one is dropped;
 - a field without findings is returned byte for byte as it was (a JSON field is re-encoded
@@ -55,7 +56,10 @@ JSON_TEXT_KEYS = frozenset({
     "help", "caption", "heading", "subtitle", "tooltip", "empty_text",
 })  # fmt: skip
 #: spans that are never PII: our pseudonym labels and template variables
-PROTECTED = re.compile(r"<[A-Z][A-Z0-9_]*>|\{\{[^{}]*\}\}")
+PROTECTED = re.compile(r"<[A-Z][A-Z0-9_]*>|\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
+#: JSON fields that are definitions (structure with some text): only JSON_TEXT_KEYS scanned;
+#: every other `*_json` field (diffs, diagnoses, metadata) is scanned like plain fields
+DEFINITIONS = frozenset({"definition_json", "component_metadata_json"})
 #: (event type, field): text the input firewall already redacted
 ALREADY_REDACTED = frozenset({("DocumentExtracted", "redacted_text"),
                               ("DocumentExtracted", "blocks_json"),
@@ -96,7 +100,7 @@ def _collect(node: Any, out: list[tuple[str, Setter]], *, in_json: bool) -> None
                 _collect(value, out, in_json=in_json)
             continue
         if isinstance(value, str):
-            if any(c.isalpha() for c in value):
+            if any(c.isalnum() for c in value):  # digits alone may be a phone or an SSN
                 out.append((value, _setter(node, key)))
         elif isinstance(value, dict | list):
             _collect(value, out, in_json=in_json)
@@ -127,9 +131,9 @@ def scan_event(event: E, analyzer: PiiAnalyzer) -> E:
                 texts.append((value, _setter(data, key)))
             else:
                 if isinstance(parsed[key], dict | list):
-                    _collect(parsed[key], texts, in_json=True)
+                    _collect(parsed[key], texts, in_json=key in DEFINITIONS)
         elif isinstance(value, str):
-            if any(c.isalpha() for c in value):
+            if any(c.isalnum() for c in value):
                 texts.append((value, _setter(data, key)))
         elif isinstance(value, dict | list):
             _collect(value, texts, in_json=False)

@@ -25,6 +25,7 @@ from processors.errors import StepInputError
 from processors.pii.engine import Finding, PiiAnalyzer
 from processors.pii.inputs import check_text
 from processors.pii.names import remembered_names
+from processors.pii.normalise import normalise
 from processors.pii.pseudonyms import PseudonymBook
 from processors.pii.redact import redact
 from schemas.events import ConversationMessageRaw, ConversationMessageRedacted, EntityFinding
@@ -42,6 +43,15 @@ def process_analyzer(batch_size: int = 32) -> PiiAnalyzer:
     if _ANALYZER is None:
         _ANALYZER = PiiAnalyzer(batch_size=batch_size)
     return _ANALYZER
+
+
+def _remembered(text: str, found: list[Finding], book: PseudonymBook) -> list[tuple[int, int]]:
+    """Spans (original offsets) of words the book knows as names, found in the normalised
+    text ("Ma\u00adria" is "Maria") and not inside a finding already."""
+    n = normalise(text)
+    spans = [n.to_original(s, e) for s, e in remembered_names(n.text, [], book.known_name)]
+    return [(s, e) for s, e in spans
+            if not any(f.start <= s and e <= f.end for f in found)]
 
 
 @dataclass
@@ -80,9 +90,8 @@ def redact_messages(texts: Sequence[str], subjects: Sequence[str],
         book = books.get(subjects[i])
         if book is None:
             book = books[subjects[i]] = PseudonymBook(key)
-        spans = [(f.start, f.end) for f in fs]
-        fs = sorted([*fs, *(Finding("PERSON", s, e, REMEMBERED_SCORE) for s, e in
-                            remembered_names(texts[i], spans, book.known_name))],
+        fs = sorted([*fs, *(Finding("PERSON", s, e, REMEMBERED_SCORE)
+                            for s, e in _remembered(texts[i], fs, book))],
                     key=lambda f: (f.start, f.end, f.entity_type))
         out[i] = Redacted(redact(texts[i], fs, book), list(fs))
     return [r for r in out if r is not None]

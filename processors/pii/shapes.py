@@ -37,6 +37,7 @@ _NOT_DIGIT = re.compile(r"\D")
 #: 123-45-6789 is a social security number (presidio's UsSsnRecognizer), not a phone
 _SSN_SHAPE = re.compile(r"^[0-9]{3}-[0-9]{2}-[0-9]{4}$")
 #: "2003-08-28 12": a date with the hour after it is a timestamp, not an account number
+_YEARS = re.compile(r"(?:(?:19|20)[0-9]{2}[ -]?)+")
 _DATE_START = re.compile(
     r"(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]|[0-3][0-9]-[01][0-9]-(?:19|20)[0-9]{2}")
 #: A number written with a separator, parentheses or a country code looks like a phone on
@@ -134,5 +135,7 @@ class LongNumberRecognizer(ClassPatterns):
     CONTEXT = ["account", "member", "policy", "id", "number", "#"]
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        return False if _DATE_START.match(pattern_text) else None
+        if _DATE_START.match(pattern_text) or _YEARS.fullmatch(pattern_text):
+            return False  # a timestamp, or model years ("2018 2019 2020")
+        return None
 

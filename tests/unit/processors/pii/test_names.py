@@ -57,3 +57,15 @@ def test_a_conversation_remembers_a_name_ner_misses_later(pii_analyzer: PiiAnaly
     (alone,) = redact_messages(["ok dana, see you at 9"], ["c2"], other, b"k", 1000,
                                analyzer=pii_analyzer)
     assert alone.text.startswith("ok ")  # type: ignore[union-attr]
+
+
+def test_remembered_name_found_through_a_disguise(pii_analyzer: PiiAnalyzer) -> None:
+    books: dict[str, PseudonymBook] = {}
+    texts = ["Hi, this is Dana Scully about my Outback", "ok da\u00adna, see you at 9"]
+    _, second = redact_messages(texts, ["c1", "c1"], books, b"k", 1000, analyzer=pii_analyzer)
+    assert "da\u00adna" not in second.text, second  # type: ignore[union-attr]
+
+
+def test_a_title_case_subject_line_does_not_become_one_name(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Re: Dana Scully Appointment Reminder Tuesday Brakes Inspection"
+    assert not any("Inspection" in p or "Tuesday" in p for p in person_words(pii_analyzer, text))

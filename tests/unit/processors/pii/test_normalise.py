@@ -49,3 +49,7 @@ def test_disguised_pii_is_removed_with_its_disguise(pii_analyzer: PiiAnalyzer, t
     assert secret not in out
     assert normal_form(secret) not in normal_form(out)
     assert "<" in out
+
+
+def test_other_default_ignorable_characters_are_dropped() -> None:
+    assert normal_form("123\u034f-45\ufe0f-6789 Jo\u034fhn") == "123-45-6789 John"

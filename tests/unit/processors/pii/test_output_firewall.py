@@ -74,3 +74,22 @@ def test_pseudonym_labels_and_template_variables_are_never_masked(
                         source_event_id="s2", redacted_transcript="",
                         summary="<PERSON_1> asked about the Civic; text {{customer_name}} back.")
     assert scan_event(call, pii_analyzer).summary == call.summary
+
+
+def test_revision_diffs_and_digit_only_values_are_scanned(pii_analyzer: PiiAnalyzer) -> None:
+    diff = [{"op": "replace", "path": "/steps/0/params/message",
+             "value": "Call Dana Scully at 512-555-0143"}]
+    wf = workflow(DEFINITION).model_copy(update={"diff_json": json.dumps(diff)})
+    out = scan_event(wf, pii_analyzer)
+    assert "512-555-0143" not in out.diff_json and "Scully" not in out.diff_json
+    an = RequirementAnalysis(event_id="a2", tenant_id="t1", occurred_at=utcnow(),
+                             request_event_id="r2", intent="create_workflow", domain="service",
+                             entities={"phone": "512-555-0143"})
+    assert "512-555-0143" not in scan_event(an, pii_analyzer).entities["phone"]
+
+
+def test_a_template_lookalike_does_not_hide_pii(pii_analyzer: PiiAnalyzer) -> None:
+    call = CallAnalyzed(event_id="c3", tenant_id="t1", occurred_at=utcnow(), call_id="call-3",
+                        source_event_id="s3", redacted_transcript="",
+                        summary="Text {{Dana Scully 512-555-0143}} back")
+    assert "512-555-0143" not in scan_event(call, pii_analyzer).summary

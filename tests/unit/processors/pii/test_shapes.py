@@ -56,3 +56,7 @@ def test_ssn_shape_is_an_ssn_not_a_phone(pii_analyzer: PiiAnalyzer) -> None:
 ])
 def test_dealership_words_survive(pii_analyzer: PiiAnalyzer, text: str) -> None:
     assert pii_analyzer.analyze_one(text) == []
+
+
+def test_model_year_lists_are_not_id_numbers(pii_analyzer: PiiAnalyzer) -> None:
+    assert pii_analyzer.analyze_one("We have the 2018 2019 2020 Tacoma in stock") == []
