@@ -34,6 +34,8 @@ _DATE_SHAPE = re.compile(
     r"^(?:[0-3]?[0-9][./-][01]?[0-9][./-](?:19|20)?[0-9]{2}"
     r"|(?:19|20)[0-9]{2}[./-][01]?[0-9][./-][0-3]?[0-9])$")
 _NOT_DIGIT = re.compile(r"\D")
+#: an amount ("31,604.27", "704.43"), not a phone number
+_MONEY = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})*\.[0-9]{2}|[0-9]+\.[0-9]{2}")
 #: 123-45-6789 is a social security number (presidio's UsSsnRecognizer), not a phone
 _SSN_SHAPE = re.compile(r"^[0-9]{3}-[0-9]{2}-[0-9]{4}$")
 #: "2003-08-28 12": a date with the hour after it is a timestamp, not an account number
@@ -75,8 +77,9 @@ class PhoneShapeRecognizer(LocalRecognizer):
                 raw = text[m.start:m.end]
                 glued = (m.start > 0 and text[m.start - 1].isalnum()) or (
                     m.end < len(text) and text[m.end].isalnum())  # part numbers, "330i"
+                money = _MONEY.fullmatch(raw) or (m.start > 0 and text[m.start - 1] in "$€£")
                 if (len(_NOT_DIGIT.sub("", raw)) < MIN_PHONE_DIGITS or _DATE_SHAPE.match(raw)
-                        or _SSN_SHAPE.match(raw) or glued):
+                        or _SSN_SHAPE.match(raw) or glued or money):
                     continue
                 score = self.GROUPED_SCORE if _GROUPED.search(raw) else self.BARE_SCORE
                 spans[(m.start, m.end)] = max(score, spans.get((m.start, m.end), 0.0))
