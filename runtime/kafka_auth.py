@@ -223,7 +223,8 @@ def acl_plan(settings: Settings) -> list[AclBinding]:
                  for op in (AclOperation.DESCRIBE, AclOperation.CREATE)]
     # the worker: writes every pipeline topic; owns its internal topics and groups
     plan.append(_allow(Principal.PII_STEP, topic, prefix, prefixed, write))
-    plan += [_allow(Principal.PII_STEP, topic, app, prefixed, op)
+    # `<app id>-`, not `<app id>`: another deployment's "auterity-pipeline2-..." is not ours
+    plan += [_allow(Principal.PII_STEP, topic, f"{app}-", prefixed, op)
              for op in (read, write, AclOperation.CREATE, AclOperation.DESCRIBE)]
     plan += [_allow(Principal.PII_STEP, group, name, literal, read)
              for name in (app, progress_group(settings))]

@@ -166,3 +166,9 @@ def test_sasl_ssl_takes_the_ca_file(settings: Settings,
     conf = client_config(s, Principal.INGEST)
     assert conf["security.protocol"] == "SASL_SSL" and conf["ssl.ca.location"] == "/etc/ca.pem"
     assert conf["sasl.mechanism"] == "SCRAM-SHA-512"
+
+
+def test_another_deployment_whose_app_id_extends_ours_is_not_ours(settings: Settings) -> None:
+    """app id "app" must not grant "app2-..." (another pipeline on a shared broker)."""
+    assert _readers(settings, "app2-pseudonym-books-changelog") == set()
+    assert _readers(settings, "app-pseudonym-books-changelog") == {Principal.PII_STEP}
