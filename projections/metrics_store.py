@@ -83,6 +83,16 @@ ORDER BY (tenant_id, event_id)
 SETTINGS non_replicated_deduplication_window = {window}
 """
 
+# The end of every one-row-per-event metrics table: the record's own position (the sinks
+# seek to max(offset)+1 from it) and one row per (tenant, step, event id).
+_POSITION_COLUMNS_AND_ENGINE = """    topic String,
+    partition UInt32,
+    offset UInt64
+) ENGINE = ReplacingMergeTree
+ORDER BY (tenant_id, step, event_id)
+SETTINGS non_replicated_deduplication_window = {window}
+"""
+
 # One row per document extraction or call analysis (no text): the media steps' operation
 # metrics for dashboards (pages, confidence, audio duration, real-time factor, sentiment,
 # call score, action items).
@@ -104,13 +114,7 @@ CREATE TABLE IF NOT EXISTS {db}.media_metrics (
     appointment_set UInt8,
     action_items UInt16,
     created_at DateTime64(3, 'UTC'),
-    topic String,
-    partition UInt32,
-    offset UInt64
-) ENGINE = ReplacingMergeTree
-ORDER BY (tenant_id, step, event_id)
-SETTINGS non_replicated_deduplication_window = {window}
-"""
+""" + _POSITION_COLUMNS_AND_ENGINE
 
 # One row per result event the output firewall scanned (processors/pii/output_firewall.py):
 # what it found and masked in model-written text, per entity type (no text).
@@ -122,13 +126,7 @@ CREATE TABLE IF NOT EXISTS {db}.output_scans (
     kind LowCardinality(String),
     entities Map(String, UInt32),
     created_at DateTime64(3, 'UTC'),
-    topic String,
-    partition UInt32,
-    offset UInt64
-) ENGINE = ReplacingMergeTree
-ORDER BY (tenant_id, step, event_id)
-SETTINGS non_replicated_deduplication_window = {window}
-"""
+""" + _POSITION_COLUMNS_AND_ENGINE
 
 # Records a projection into table `X` dead-lettered instead of storing, in `X_skipped`: their
 # offsets count for the position (projections/usage_sink.py), so a restart does not re-read them.

@@ -149,7 +149,8 @@ def coordinated_names(text: str, results: Sequence[RecognizerResult]
     return [*results, *added]
 
 
-def _name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
+def name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
+    """The casefolded uncommon words of the PERSON findings (what `propagate_names` seeks)."""
     words = set()
     for r in results:
         if r.entity_type == "PERSON":
@@ -160,16 +161,11 @@ def _name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
     return words
 
 
-def name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
-    """The casefolded uncommon words of the PERSON findings (what `propagate_names` seeks)."""
-    return _name_words(text, results)
-
-
 def propagate_names(text: str, results: Sequence[RecognizerResult],
                     words: set[str] | None = None) -> list[RecognizerResult]:
     """Add a PERSON finding for each other mention of a found name's words (module doc);
     `words` (default: those of `results`) are the names as found, before expansion."""
-    words = (_name_words(text, results) if words is None else words) | email_names(text)
+    words = (name_words(text, results) if words is None else words) | email_names(text)
     if not words:
         return list(results)
     spans = [(r.start, r.end) for r in results]

@@ -70,12 +70,10 @@ class PseudonymBook:
         A one-word PERSON mention that is part of an earlier full name ("Maria" after
         "Maria Lopez") reuses that name's label.
         """
-        digest = self._digest(entity_type, value)
-        found = self._labels.get(digest)
-        if found is None and entity_type in NAME_LIKE_TYPES:
-            found = self._name_like(value)
+        found = self.lookup(entity_type, value)
         if found is not None:
             return found
+        digest = self._digest(entity_type, value)
         self._counts[entity_type] += 1
         new = f"<{entity_type}_{self._counts[entity_type]}>"
         self._labels[digest] = new
@@ -86,10 +84,10 @@ class PseudonymBook:
 
     def lookup(self, entity_type: str, value: str) -> str | None:
         """The label `value` already has under `entity_type` (a name-like type also finds
-        the person's label), or None; never allocates."""
+        the label it has under any other name-like type), or None; never allocates."""
         found = self._labels.get(self._digest(entity_type, value))
         if found is None and entity_type in NAME_LIKE_TYPES:
-            found = self.known_name(value)
+            found = self._name_like(value)
         return found
 
     def known_name(self, value: str) -> str | None:
