@@ -115,21 +115,43 @@ def _country_names() -> tuple[str, ...]:
 
 
 @cache
+def usps_street_suffixes() -> tuple[str, ...]:
+    """USPS Publication 28 street suffixes (full names), as Faker's en_US provider carries
+    them ("Streets", "Union", "Rapids", ...), longest first."""
+    from faker.providers.address.en_US import Provider
+
+    return tuple(sorted(set(Provider.street_suffixes), key=len, reverse=True))
+
+
+@cache
+def _street_name_after() -> re.Pattern[str]:
+    """A second street name on the line of a street finding ("Bundesstrasse 31 Zezig
+    Streets", "P.O. Box 149 Monika Union"): 1-2 capitalised words and a USPS suffix."""
+    suffixes = "|".join(re.escape(s) for s in usps_street_suffixes())
+    return re.compile(rf"[ \t]+(?:{_CAP}[\w'-]*[ \t]+){{1,2}}(?-i:{suffixes})(?![\w-])")
+
+
+@cache
 def _continuation() -> re.Pattern[str]:
     countries = "|".join(re.escape(n) for n in _country_names())
     states = "|".join(re.escape(n) for n in US_STATE_NAMES)
-    unit = (r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?)"
+    unit = (r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?|Flat)"
             r"[ \t]*#?[ \t]*[\w-]{1,6}")
     place = rf"{_CAP}[\w'.()-]*(?:[ \t]+(?:{_CAP}|\()[\w'.()-]*){{0,3}}"
     region = r"(?-i:[A-Z]{2})"
     postcode = (r"(?:[0-9]{4,6}(?:-[0-9]{4})?|(?-i:[A-Z]{1,2}[0-9][0-9A-Z]?[ \t]?[0-9][A-Z]{2})"
                 r"|(?-i:[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9]))")  # US/EU, UK, Canada
-    line = (rf"(?:{unit}|(?:{countries}|{states})(?:[ \t]+{postcode})?|{place}(?:,?[ \t]+{region})?"
-            rf"(?:[ \t]+{postcode})?|,?[ \t]*{region}(?:[ \t]+{postcode})?|{postcode}|nan)")
+    # lines that are an address line by their shape: they may end mid-sentence
+    # ("... Almussafes\n Spain 97197 in case of an issue")
+    strong = (rf"(?:{unit}|(?:{countries}|{states})(?:[ \t]+{postcode})?"
+              rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{postcode}"
+              rf"|,?[ \t]*{region}[ \t]+{postcode})(?![\w-])")
+    # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
+    weak = (rf"(?:{unit}[ \t]+{place}|{place}(?:,?[ \t]+{region})?|,?[ \t]*{region}|{postcode}"
+            rf"|nan)(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))")
     # one continuation: a separator (comma or line break, with blanks), then an address line
-    # that ends the line or is followed by another separator
-    return re.compile(rf"(?:[ \t]+{unit}|(?:[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?[ \t>?]*)"
-                      rf"(?:,[ \t]*)?(?:{line}))(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))", re.MULTILINE)
+    return re.compile(rf"(?:[ \t]+{unit}(?![\w-])|(?:[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?"
+                      rf"[ \t>?]*)(?:,[ \t]*)?(?:{strong}|{weak}))", re.MULTILINE)
 
 
 _LEADING_NUMBER = re.compile(r"(?:\b[0-9]{1,5}[ \t]+){1,2}$")
@@ -162,6 +184,8 @@ def extend_address_blocks(text: str, results: Sequence[RecognizerResult]
         if lead := _LEADING_NUMBER.search(text, max(0, r.start - 14), r.start):
             r.start = lead.start()
         end = r.end
+        if same_line := _street_name_after().match(text, end):
+            end = same_line.end()
         for _ in range(MAX_CONTINUATIONS):
             m = pattern.match(text, end)
             if m is None or m.end() == end:

@@ -49,9 +49,12 @@ from processors.pii.names import (
     OrgShapedNameRecognizer,
     coordinated_names,
     expand_names,
+    join_initials,
     name_words,
+    organisation_shaped,
     propagate_names,
     truecase,
+    whole_words,
 )
 from processors.pii.normalise import Normalised, normalise
 from processors.pii.recognizers import (
@@ -86,15 +89,18 @@ def lowercase_lemmas(doc: Doc) -> Doc:
     return doc
 
 
-#: Entity types we redact. DATE_TIME and ORGANIZATION are kept: appointment and service
-#: dates and makes ("Toyota", "Honda") carry meaning and are not PII. Places (LOCATION),
-#: nationalities/religions/political groups (NRP) and URLs are redacted: with a name they
-#: identify a person. VIN_INVALID is a VIN shape whose check digit is wrong; ID_NUMBER a
-#: run of 9+ digits nothing more specific claimed.
+#: Entity types we redact. DATE_TIME is kept: appointment and service dates carry meaning and
+#: are not PII. Places (LOCATION), nationalities/religions/political groups (NRP), URLs and
+#: organisations (an employer, a school) are redacted: with a name they identify a person;
+#: an organisation with a make in its name ("Crown Kia") or that is no organisation's name
+#: in shape (`names.organisation_shaped`: "OTD", "F&I", "Mazda3") is kept. VIN_INVALID is a
+#: VIN shape whose check digit is wrong; ID_NUMBER a run of 9+ digits nothing more specific
+#: claimed.
 ENTITY_TYPES: tuple[str, ...] = (
     "PERSON",
     "LOCATION",
     "NRP",
+    "ORGANIZATION",
     "URL",
     "VIN_INVALID",
     "ID_NUMBER",
@@ -171,25 +177,30 @@ def tidy_names(text: str, results: list[RecognizerResult]) -> list[RecognizerRes
     return kept
 
 
-def nlp_configuration() -> dict[str, Any]:
-    """presidio NLP config naming our spaCy model, with presidio's default NER mapping."""
+def nlp_configuration(*, organisations: bool = False) -> dict[str, Any]:
+    """presidio NLP config naming our spaCy model, with presidio's default NER mapping;
+    `organisations=True` stops ignoring spaCy's ORG entities (presidio ignores them)."""
     default_conf = Path(presidio_analyzer.__file__).parent / "conf" / "default.yaml"
     with default_conf.open() as f:
         default = yaml.safe_load(f)
+    ner = dict(default["ner_model_configuration"])
+    if organisations:
+        ner["labels_to_ignore"] = [x for x in ner["labels_to_ignore"] if x != "ORGANIZATION"]
     return {
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": LANGUAGE, "model_name": SPACY_MODEL}],
-        "ner_model_configuration": default["ner_model_configuration"],
+        "ner_model_configuration": ner,
     }
 
 
-def build_nlp_engine(disable: Sequence[str] = ()) -> NlpEngine:
+def build_nlp_engine(disable: Sequence[str] = (), *, organisations: bool = False) -> NlpEngine:
     """presidio's spaCy engine for our model, with `disable`d pipes switched off.
 
     If the lemmatizer is disabled, `lowercase_lemmas` supplies the lemmas presidio's
     context enhancer reads.
     """
-    engine = NlpEngineProvider(nlp_configuration=nlp_configuration()).create_engine()
+    engine = NlpEngineProvider(
+        nlp_configuration=nlp_configuration(organisations=organisations)).create_engine()
     if not engine.is_loaded():
         engine.load()
     nlp = engine.get_nlp(LANGUAGE)  # type: ignore[attr-defined]
@@ -220,7 +231,7 @@ def build_analyzer(
     (fast_pipes=False). fast=False: presidio's stock registry and full spaCy pipeline.
     """
     disable = (NER_ONLY_DISABLE if fast_pipes else PARSER_DISABLE) if fast else ()
-    nlp_engine = build_nlp_engine(disable)
+    nlp_engine = build_nlp_engine(disable, organisations=True)
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
     if fast:
@@ -287,7 +298,8 @@ class PiiAnalyzer:
                 results: list[RecognizerResult]) -> list[Finding]:
         rs = self._drop_vehicle_words(text, tidy_names(text, results))
         seeds = name_words(text, rs)  # before expansion adds neighbouring words
-        rs = propagate_names(text, coordinated_names(text, expand_names(text, rs)), seeds)
+        rs = join_initials(text, expand_names(text, whole_words(text, rs)))
+        rs = propagate_names(text, coordinated_names(text, rs), seeds)
         rs = self._drop_vehicle_words(text, extend_address_blocks(text, rs))
         if normed.changed:
             for r in rs:
@@ -300,14 +312,27 @@ class PiiAnalyzer:
         """Drop findings made only of vehicle makes/models/years ("2019 Ford Explorer" is not
         a person) unless a greeting/introduction cue named them ("Hi Mercedes," is)."""
         kept = []
+        people = [(r.start, r.end) for r in results if r.entity_type == "PERSON"]
         for r in results:
             cued = self._cue.search(text[max(0, r.start - 40) : r.start]) is not None
             if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
                 continue
-            if r.entity_type in NER_TYPES and not cued:
+            if r.entity_type == "ORGANIZATION" and (
+                    not organisation_shaped(text[r.start:r.end])
+                    or self._names_a_make(text, r)
+                    or any(s < r.end and r.start < e for s, e in people)):
+                continue
+            # a person keeps a vehicle word of its name ("Sierra Miller", "Shawn Ford"); a
+            # place or group loses it ("Austin Toyota" the dealership)
+            if r.entity_type in NER_TYPES and r.entity_type != "PERSON" and not cued:
                 self._trim_vehicle_words(text, r)
             kept.append(r)
         return kept
+
+    def _names_a_make(self, text: str, r: RecognizerResult) -> bool:
+        """An organisation with a vehicle word in its name: a make or a dealership ("Crown
+        Kia", "Prestige Mercedes-Benz"), not someone's employer."""
+        return any(self._vehicle.fullmatch(w) for w in re.findall(r"[\w]+", text[r.start:r.end]))
 
     def _trim_vehicle_words(self, text: str, r: RecognizerResult) -> None:
         """"Austin Toyota" (a dealership tagged as a place) loses "Toyota", keeps "Austin"."""

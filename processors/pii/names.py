@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 
 import regex
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
@@ -43,6 +44,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 #: a Titlecase word ("Nyström", "O'Neil") or an initial ("D."); never an ALL-CAPS word
 _TITLE_WORD = r"(?:\p{Lu}\p{Ll}+(?:['’-]\p{L}+)*|\p{Lu}\.)"
 _ADJACENT = regex.compile(rf"[ \t]+({_TITLE_WORD})(?![\w])")
+#: a bare initial and a surname after a found first name ("Faith" + " S Collins")
+_INITIAL_SURNAME = regex.compile(r"[ \t]+\p{Lu}\.?[ \t]+(\p{Lu}\p{Ll}+(?:['’-]\p{L}+)*)(?![\w])")
 _BEFORE = regex.compile(rf"({_TITLE_WORD})[ \t]+$")
 MIN_PROPAGATED = 3
 
@@ -64,6 +67,8 @@ def _common(word: str, threshold: float = RARE_ZIPF) -> bool:
 
 
 def _recase(word: str) -> str:
+    if len(word) == 1 and word.isupper():
+        return word  # an initial ("PRIYA M KAUR")
     new = word.lower() if _common(word) else word[:1].upper() + word[1:].lower()
     return new if len(new) == len(word) else word
 
@@ -107,7 +112,9 @@ def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
             continue
         # one word each side at most: a Title Case line ("Dana Scully Appointment Reminder")
         # must not become one name
-        if (m := _ADJACENT.match(text, r.end)) and _nameable(m.group(1)):
+        if (m := _INITIAL_SURNAME.match(text, r.end)) and _nameable(m.group(1)):
+            r.end = m.end()
+        elif (m := _ADJACENT.match(text, r.end)) and _nameable(m.group(1)):
             r.end = m.end()
         # leftwards only over rare words: "Hi Mercedes" and "Text Jordan" keep their verbs
         if (m := _BEFORE.search(text, 0, r.start)) and _nameable(m.group(1)) and (
@@ -115,6 +122,44 @@ def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
                 m.start(1) == 0 or not text[m.start(1) - 1].isalnum())):
             r.start = m.start(1)
     return list(results)
+
+
+#: the rest of a word a span ends inside; never a possessive "'s"
+_WORD_TAIL = regex.compile(r"(?:\p{L}|-\p{L}|['’](?![sS]\b)\p{L})+")
+#: the start of a word a span begins inside; an apostrophe only after a capital ("O'Neil",
+#: not the French "m'appelle")
+_WORD_HEAD = regex.compile(r"(?:\p{L}|\p{L}-|\p{Lu}['’])+$")
+
+
+def whole_words(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """A PERSON span that ends or starts inside a word grows to the whole word, across
+    hyphens and apostrophes: spaCy's "Jae-" in "Lim Jae-won", "Ha" in "Ha-eun"."""
+    for r in results:
+        if r.entity_type != "PERSON" or r.end <= r.start:
+            continue
+        if m := _WORD_TAIL.match(text, r.end):
+            r.end = m.end()
+        if m := _WORD_HEAD.search(text, max(0, r.start - 40), r.start):
+            r.start = m.start()
+        while r.end > r.start and text[r.end - 1] in "-'’":
+            r.end -= 1
+    return list(results)
+
+
+_INITIAL_GAP = regex.compile(r"[ \t]+\p{Lu}\.?[ \t]+$")
+
+
+def join_initials(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Two PERSON findings with one initial between them are one name: "Faith S Collins",
+    "VIKRAM M KAUR" (the initial was nobody's)."""
+    people = sorted((r for r in results if r.entity_type == "PERSON"), key=lambda r: r.start)
+    joined: set[int] = set()
+    for a, b in pairwise(people):
+        gap = text[a.end:b.start]
+        if 0 < len(gap) <= 5 and _INITIAL_GAP.fullmatch(gap):
+            b.start = a.start  # b now covers a, the initial and itself
+            joined.add(id(a))
+    return [r for r in results if id(r) not in joined]
 
 
 #: "Ubul: What a wife." — a rare capitalised word opening a line and followed by a colon
@@ -187,6 +232,34 @@ store shop center centre garage repair parts tires tire lube body collision fina
 capital trust fund union restaurant cafe hotel media news network
 """.split())  # fmt: skip
 ORG_NAME_MAX_WORDS = 3
+#: an organisation's name has a word rarer than this ("Hdscores", "Hawkins"), or an
+#: organisation word; "Owner" or "Schedule" alone is no organisation
+ORG_DISTINCTIVE_ZIPF = 4.0
+_ORG_CONNECTORS = frozenset({"and", "of", "&", "the", "for", "de", "du", "la", "der", "und"})
+_ORG_WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*\.?|&")
+
+
+def organisation_shaped(span: str) -> bool:
+    """An ORG entity that names an organisation ("Hdscores Inc", "Weeks-Rivas", "Hawkins,
+    Richardson and Santana"), not the noise spaCy tags ORG in dealership text: acronyms
+    ("OTD", "F&I"), repair-order numbers, model codes ("Mazda3"), single common words
+    ("Owner", "Schedule"). Title Case words and connectors only, no digits, and an
+    organisation word or an uncommon word among them."""
+    if "\n" in span or any(c.isdigit() for c in span):
+        return False
+    words = [w for w in re.split(r"[\s,]+", span) if w]
+    if not words or len(words) > 8:
+        return False
+    distinctive = False
+    for w in words:
+        if w.casefold() in _ORG_CONNECTORS:
+            continue
+        if not _ORG_WORD.fullmatch(w) or not w[:1].isupper() or (len(w) > 1 and w.isupper()):
+            return False
+        core = w.rstrip(".")
+        distinctive = distinctive or core.casefold() in ORG_WORDS or not _common(
+            core, ORG_DISTINCTIVE_ZIPF)
+    return distinctive
 
 
 class OrgShapedNameRecognizer(LocalRecognizer):

@@ -16,6 +16,8 @@ Invariants:
   (`JSON_TEXT_KEYS`: names, descriptions, messages, subjects, bodies, labels, ...) are
   scanned, so step ids, connections, conditions and parameters stay exactly as they were;
   other `*_json` fields (a revision's diff, a diagnosis) are scanned whole;
+- organisations are not masked in model output (`NOT_MASKED_TYPES`): a workflow names the
+  systems it drives ("Salesforce", "Twilio"), and a model naming a company leaks nobody;
 - pseudonym labels (`<PERSON_1>`, `<PHONE_NUMBER>`) and template variables
   (`{{customer.first_name}}`) are never masked: a finding touching one is dropped;
 - a field without findings is returned byte for byte as it was (a JSON field is re-encoded
@@ -55,6 +57,8 @@ JSON_TEXT_KEYS = frozenset({
     "summary", "content", "label", "note", "notes", "greeting", "prompt", "placeholder",
     "help", "caption", "heading", "subtitle", "tooltip", "empty_text",
 })  # fmt: skip
+#: finding types left in model output (module doc)
+NOT_MASKED_TYPES = frozenset({"ORGANIZATION"})
 #: spans that are never PII: our pseudonym labels and template variables
 PROTECTED = re.compile(r"<[A-Z][A-Z0-9_]*>|\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 #: JSON fields that are definitions (structure with some text): only JSON_TEXT_KEYS scanned;
@@ -84,9 +88,11 @@ Setter = Callable[[str], None]
 
 
 def _unprotected(text: str, findings: list[Finding]) -> list[Finding]:
-    """`findings` without those touching a pseudonym label or a template variable."""
+    """`findings` without NOT_MASKED_TYPES and those touching a pseudonym label or a
+    template variable."""
     spans = [(m.start(), m.end()) for m in PROTECTED.finditer(text)]
-    return [f for f in findings if not any(s < f.end and f.start < e for s, e in spans)]
+    return [f for f in findings if f.entity_type not in NOT_MASKED_TYPES
+            and not any(s < f.end and f.start < e for s, e in spans)]
 
 
 def _collect(node: Any, out: list[tuple[str, Setter]], *, in_json: bool) -> None:

@@ -2,7 +2,8 @@
 
 - presidio-evaluator's labelled synth_dataset_v2 (third-party; fetched by set-up from the
   presidio-evaluator 0.3.2 sdist on PyPI and cached, never committed): no entity type except
-  DATE_TIME and AGE below stock presidio; >= PERSONAL_TARGET of personal-data tokens removed.
+  DATE_TIME and AGE below stock presidio; >= PII_TARGET of all labelled PII tokens (and of
+  the personal-data ones) removed.
 - the dealership corpus of bench/corpora/dealership_pii.py (written independently of
   connectors/samples/ and of the recognizers): ours at least stock presidio's removal and
   kept share, and the floors below. The issue's target there (0.98 / 0.98) is not reached
@@ -18,6 +19,7 @@ from bench.corpora.dealership_pii import REPORTED_SEED, write_jsonl
 from processors.pii.engine import PiiAnalyzer, analyzer_spans, stock_presidio
 from processors.pii.evaluation import (
     PERSONAL_TARGET,
+    PII_TARGET,
     Score,
     evaluate,
     load_dataset,
@@ -45,7 +47,8 @@ def test_synth_dataset_v2(pii_analyzer: PiiAnalyzer, stock: object) -> None:
     scores = run(path, pii_analyzer, stock)
     ours = scores["ours"]
     assert sum(ours.tokens.values()) > 6000  # the whole set was read
-    assert shortfalls(ours, scores["stock"], personal_target=PERSONAL_TARGET) == []
+    assert shortfalls(ours, scores["stock"], personal_target=PERSONAL_TARGET,
+                      removal_target=PII_TARGET) == []
     assert ours.kept_share() >= scores["stock"].kept_share()
 
 

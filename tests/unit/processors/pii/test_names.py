@@ -69,3 +69,40 @@ def test_remembered_name_found_through_a_disguise(pii_analyzer: PiiAnalyzer) -> 
 def test_a_title_case_subject_line_does_not_become_one_name(pii_analyzer: PiiAnalyzer) -> None:
     text = "Re: Dana Scully Appointment Reminder Tuesday Brakes Inspection"
     assert not any("Inspection" in p or "Tuesday" in p for p in person_words(pii_analyzer, text))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # an initial between two halves of a name, with or without a full stop
+    ("Customer Hollis S Brandt paying balance on RO-8497 today", "Hollis S Brandt"),
+    ("Roadside call: Tomasz E Wójcik broke down in the 2014 Escape.", "Tomasz E Wójcik"),
+    # spaCy stops inside a hyphenated name; the span grows to the whole word
+    ("hey Dung its Ha-eun again lol. need timing belt", "Ha-eun"),
+    # a name whose first word is a car name keeps it
+    ("Call notes: spoke w/ Sierra Whitfield re 2017 Jeep Grand Cherokee", "Sierra Whitfield"),
+])
+def test_whole_names(pii_analyzer: PiiAnalyzer, text: str, name: str) -> None:
+    assert name in person_words(pii_analyzer, text)
+
+
+def test_possessive_and_french_elision_stay_outside_the_name(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Parts will chase the PN 68457323AC for Joaquín's Ford Escape"
+    assert "Joaquín" in person_words(pii_analyzer, text)
+    assert not any("'s" in p for p in person_words(pii_analyzer, text))
+    assert not any(p.startswith("m'") for p in person_words(
+        pii_analyzer, "Bonjour, je m'appelle Ananya Patel."))
+
+
+def organisations(analyzer: PiiAnalyzer, text: str) -> list[str]:
+    return [text[f.start:f.end] for f in analyzer.analyze_one(text)
+            if f.entity_type == "ORGANIZATION"]
+
+
+def test_an_employer_is_redacted_a_dealership_or_acronym_is_not(pii_analyzer: PiiAnalyzer
+                                                                ) -> None:
+    assert organisations(pii_analyzer, "I work for Brightwater Analytics Inc in sales") == [
+        "Brightwater Analytics Inc"]
+    kept = ("Reply STOP to opt out. -Michael, Crown Kia",
+            "the $41,995 OTD quoted?? F&I said it was final",
+            "Mazda3 owner here, the Schedule says Tuesday")
+    for text in kept:
+        assert organisations(pii_analyzer, text) == [], text

@@ -93,3 +93,14 @@ def test_a_template_lookalike_does_not_hide_pii(pii_analyzer: PiiAnalyzer) -> No
                         source_event_id="s3", redacted_transcript="",
                         summary="Text {{Dana Scully 512-555-0143}} back")
     assert "512-555-0143" not in scan_event(call, pii_analyzer).summary
+
+
+def test_systems_a_workflow_drives_are_not_masked(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Create the lead in Brightwater Analytics Inc and notify Kendra Ostrowski"
+    assert any(f.entity_type == "ORGANIZATION" for f in pii_analyzer.analyze_one(text))
+    clean = {**DEFINITION, "steps": [{"id": "s1", "type": "crm_create", "params": {
+        "message": text}}]}
+    out = scan_event(workflow(clean), pii_analyzer)
+    assert "Brightwater Analytics Inc" in out.definition_json
+    assert "Kendra" not in out.definition_json
+    assert out.output_redactions == {"PERSON": 1}
