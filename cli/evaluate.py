@@ -13,7 +13,8 @@ from runtime.settings import Settings
 
 DATASETS_HELP = ("a presidio-evaluator JSON list or a JSONL file of {text, spans:[{type, "
                  "start, end}]}; `synth_dataset_v2` is presidio-evaluator's set (fetched by "
-                 "set-up); `dealership` generates the held-out dealership corpus")
+                 "set-up); `dealership` generates the dealership corpus; "
+                 "`dealership-handwritten` is the hand-written held-out one")
 
 
 def resolve_dataset(name: str, tmp_dir: Path, seed: int = REPORTED_SEED) -> Path:
@@ -24,6 +25,12 @@ def resolve_dataset(name: str, tmp_dir: Path, seed: int = REPORTED_SEED) -> Path
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: run `make setup` (it fetches "
                                     f"presidio-evaluator 0.3.2 from PyPI)")
+        return path
+    if name == "dealership-handwritten":
+        from bench.corpora.dealership_handwritten import write_jsonl as write_handwritten
+
+        path = tmp_dir / "dealership_handwritten.jsonl"
+        write_handwritten(path)
         return path
     if name == "dealership":
         from bench.corpora.dealership_pii import write_jsonl

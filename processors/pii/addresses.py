@@ -42,7 +42,8 @@ _PREFIX_WORDS = (
 )  # fmt: skip
 #: street-type words written after the name as a separate word (Hungarian, English)
 _AFTER_WORDS = ("u.", "utca", "út", "tér", "krt.", "Street", "Road", "Square", "Squares")
-_NUM = r"[1-9][0-9]{0,4}[A-Za-z]?(?![\w-])"
+#: a house number, with a flat or letter suffix ("6/31", "88-i", "210-I", "12b")
+_NUM = r"[1-9][0-9]{0,4}(?:/[0-9]{1,4}|-?[A-Za-z])?(?![\w-])"
 _NOT_AFTER_NUMBER = (
     "January|February|March|April|May|June|July|August|September|October|November|"
     "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
@@ -66,6 +67,10 @@ class InternationalStreetRecognizer(ClassPatterns):
         Pattern("Street-type word + name + number",
                 rf"(?:\b[0-9]{{1,5}}[ \t]+)?(?<![\w.])(?:{_PREFIX})[ \t]+"
                 rf"(?:{_WORDCH}+[ \t]+){{0,4}}{_NUM}", 0.6),
+        # "132, rue Principale", "69, rue saint-denis": the civic number first (French)
+        Pattern("Number + street-type word + name",
+                rf"\b[1-9][0-9]{{0,4}},?[ \t]+(?<![\w.])(?:{_PREFIX})[ \t]+[\w'-]+"
+                rf"(?:[ \t]+(?:{_CAP}[\w'-]*|de|des|du|la|le|saint-[\w-]+)){{0,3}}", 0.6),
         # "Király u. 15", "25 Dili Gianni Street", "Trg revolucije 17"
         Pattern("Name + street word + number",
                 rf"\b{_CAP}{_WORDCH}{{0,30}}[ \t]+(?:{_AFTER})[ \t]+{_NUM}\.?", 0.6),
@@ -135,26 +140,42 @@ def _street_name_after() -> re.Pattern[str]:
 def _continuation() -> re.Pattern[str]:
     countries = "|".join(re.escape(n) for n in _country_names())
     states = "|".join(re.escape(n) for n in US_STATE_NAMES)
-    unit = (r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?|Flat)"
-            r"[ \t]*#?[ \t]*[\w-]{1,6}")
-    place = rf"{_CAP}[\w'.()-]*(?:[ \t]+(?:{_CAP}|\()[\w'.()-]*){{0,3}}"
+    unit = (r"(?i:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?|Flat|Lot|app\.?"
+            r"|Apto\.?|Col\.)[ \t]*#?[ \t]*[\w-]{1,6}")
+    particle = r"(?:(?:de|del|da|do|dos|du|des|la|le|von|van|der|den)[ \t]+|[dl]['’])"
+    # a place word; a full stop only inside it or after a short abbreviation ("St.", "Mt.")
+    pw = r"(?:[\w'()-]|\.(?!\s)|(?<!\w\w\w\w)\.)*"
+    place = rf"{_CAP}{pw}(?:[ \t]+{particle}?(?:{_CAP}|\(){pw}|-{_CAP}{pw}){{0,3}}"
+    # a place in any case, only where a region and a postcode follow ("salem, or 47779")
+    any_place = r"[^\W\d_][\w'.-]*(?:[ \t]+[^\W\d_][\w'.-]*){0,2}"
     region = r"(?-i:[A-Z]{2})"
-    postcode = (r"(?:[0-9]{4,6}(?:-[0-9]{4})?|(?-i:[A-Z]{1,2}[0-9][0-9A-Z]?[ \t]?[0-9][A-Z]{2})"
-                r"|(?-i:[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9]))")  # US/EU, UK, Canada
+    any_region = r"(?:[A-Za-z]{2}|\([^\W\d_][\w' -]{1,30}\))"
+    postcode = (r"(?:[0-9]{4,6}(?:-[0-9]{4})?|[0-9]{2}-[0-9]{3}|[0-9]{4}[ \t]?(?-i:[A-Z]{2})"
+                r"|(?-i:[A-Z]{1,2}[0-9][0-9A-Z]?[ \t]?[0-9][A-Z]{2})"
+                r"|(?-i:[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9]))")  # US/EU/PL/NL, UK, Canada
+    # UK and Canadian postcodes are distinctive enough to take in lower case after a street
+    any_postcode = (rf"(?:{postcode}|[a-z]{{1,2}}[0-9][0-9a-z]?[ \t]?[0-9][a-z]{{2}}"
+                    r"|[a-z][0-9][a-z][ \t]?[0-9][a-z][0-9]|[0-9]{4}[ \t]?[a-z]{2})")
     # lines that are an address line by their shape: they may end mid-sentence
     # ("... Almussafes\n Spain 97197 in case of an issue")
     strong = (rf"(?:{unit}|(?:{countries}|{states})(?:[ \t]+{postcode})?"
-              rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{postcode}"
-              rf"|,?[ \t]*{region}[ \t]+{postcode})(?![\w-])")
+              rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{any_postcode}"
+              rf"|{any_place},?[ \t]+{any_region}[ \t]+{any_postcode}"
+              rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode})(?![\w-])")
     # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
     weak = (rf"(?:{unit}[ \t]+{place}|{place}(?:,?[ \t]+{region})?|,?[ \t]*{region}|{postcode}"
             rf"|nan)(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))")
-    # one continuation: a separator (comma or line break, with blanks), then an address line
-    return re.compile(rf"(?:[ \t]+{unit}(?![\w-])|(?:[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?"
+    # one continuation: a separator (comma or line break, with blanks), then an address line;
+    # a unit, or a place with region and postcode, may follow on the same line after a blank
+    return re.compile(rf"(?:[ \t]+{unit}(?![\w-])|[ \t]+{any_place},?[ \t]+{any_region}[ \t]+"
+                      rf"{any_postcode}(?![\w-])|(?:[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?"
                       rf"[ \t>?]*)(?:,[ \t]*)?(?:{strong}|{weak}))", re.MULTILINE)
 
 
 _LEADING_NUMBER = re.compile(r"(?:\b[0-9]{1,5}[ \t]+){1,2}$")
+#: a flat or unit written before the street ("Flat 19, 135 Church Crescent")
+_LEADING_UNIT = re.compile(
+    r"\b(?:Flat|Apt\.?|Apartment|Unit|Suite)[ \t]*#?[ \t]*[\w-]{1,5},?[ \t]+$", re.IGNORECASE)
 
 
 class CountryRecognizer(ClassPatterns):
@@ -171,6 +192,13 @@ class CountryRecognizer(ClassPatterns):
 
 
 MAX_CONTINUATIONS = 5
+_YEAR_AND_WORD = re.compile(r"^[\s,]*(?:19|20)[0-9]{2}[ \t]+([^\W_]+)")
+
+
+def _is_vehicle_year(continuation: str) -> bool:
+    """"12 Oak St, 2019 Honda Civic": a model year and a make, not a postcode and a city."""
+    m = _YEAR_AND_WORD.match(continuation)
+    return m is not None and _VEHICLE.fullmatch(m.group(1)) is not None
 
 
 def extend_address_blocks(text: str, results: Sequence[RecognizerResult]
@@ -183,12 +211,14 @@ def extend_address_blocks(text: str, results: Sequence[RecognizerResult]
             continue
         if lead := _LEADING_NUMBER.search(text, max(0, r.start - 14), r.start):
             r.start = lead.start()
+        if lead := _LEADING_UNIT.search(text, max(0, r.start - 24), r.start):
+            r.start = lead.start()
         end = r.end
         if same_line := _street_name_after().match(text, end):
             end = same_line.end()
         for _ in range(MAX_CONTINUATIONS):
             m = pattern.match(text, end)
-            if m is None or m.end() == end:
+            if m is None or m.end() == end or _is_vehicle_year(m.group()):
                 break
             end = m.end()
         r.end = end

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import presidio_analyzer
+import regex
 import yaml
 from presidio_analyzer import (
     AnalyzerEngine,
@@ -46,6 +47,7 @@ from processors.pii.addresses import (
     extend_address_blocks,
 )
 from processors.pii.names import (
+    CuedNameRecognizer,
     OrgShapedNameRecognizer,
     coordinated_names,
     expand_names,
@@ -57,6 +59,7 @@ from processors.pii.names import (
     whole_words,
 )
 from processors.pii.normalise import Normalised, normalise
+from processors.pii.person_spans import clean_people, honorifics
 from processors.pii.recognizers import (
     NAME_CUE,
     dealership_recognizers,
@@ -122,6 +125,9 @@ ENTITY_TYPES: tuple[str, ...] = (
 #: Types spaCy's NER reports (vehicle words are trimmed off their edges).
 NER_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
 _WORDS = re.compile(r"\S+")
+#: a word the re-casing capitalised as rare: a finding of the re-cased pass needs one ("THE
+#: WIPER BLADES" re-cased is "the wiper blades", which NER may still call a place)
+_RECASED_RARE = regex.compile(r"\b\p{Lu}\p{Ll}")
 #: Types found again on a re-cased copy of all-lower-case / ALL-CAPS lines.
 CASE_BLIND_TYPES: tuple[str, ...] = ("PERSON", "LOCATION")
 
@@ -218,7 +224,7 @@ def shape_recognizers(language: str = LANGUAGE) -> list[EntityRecognizer]:
     return [PhoneShapeRecognizer(language), InvalidVinRecognizer(language),
             CardShapeRecognizer(language), LongNumberRecognizer(language),
             InternationalStreetRecognizer(language), CountryRecognizer(language),
-            OrgShapedNameRecognizer(language)]
+            OrgShapedNameRecognizer(language), CuedNameRecognizer(language)]
 
 
 def build_analyzer(
@@ -282,11 +288,12 @@ class PiiAnalyzer:
         recased = [(i, v) for i, t in enumerate(plain) if (v := truecase(t)) is not None]
         if recased:
             extra = self._run([v for _, v in recased], list(CASE_BLIND_TYPES))
-            for (i, _), rs in zip(recased, extra, strict=True):
-                results[i].extend(r for r in rs if r.entity_type == "PERSON" or (
-                    # a place written in capitals ("NAANTALI"); lower-case words re-cased as
-                    # places are mostly ordinary words ("serpentine belt")
-                    r.entity_type == "LOCATION" and plain[i][r.start:r.end].isupper()))
+            for (i, v), rs in zip(recased, extra, strict=True):
+                results[i].extend(r for r in rs if _RECASED_RARE.search(v, r.start, r.end) and (
+                    r.entity_type == "PERSON" or (
+                        # a place written in capitals ("NAANTALI"); lower-case words re-cased
+                        # as places are mostly ordinary words ("serpentine belt")
+                        r.entity_type == "LOCATION" and plain[i][r.start:r.end].isupper())))
         return [self._finish(t, n, rs) for t, n, rs in zip(plain, normed, results, strict=True)]
 
     def _run(self, texts: list[str], entities: list[str]) -> list[list[RecognizerResult]]:
@@ -296,10 +303,10 @@ class PiiAnalyzer:
 
     def _finish(self, text: str, normed: Normalised,
                 results: list[RecognizerResult]) -> list[Finding]:
-        rs = self._drop_vehicle_words(text, tidy_names(text, results))
+        rs = clean_people(text, self._drop_vehicle_words(text, tidy_names(text, results)))
         seeds = name_words(text, rs)  # before expansion adds neighbouring words
-        rs = join_initials(text, expand_names(text, whole_words(text, rs)))
-        rs = propagate_names(text, coordinated_names(text, rs), seeds)
+        rs = clean_people(text, join_initials(text, expand_names(text, whole_words(text, rs))))
+        rs = honorifics(text, propagate_names(text, coordinated_names(text, rs), seeds))
         rs = self._drop_vehicle_words(text, extend_address_blocks(text, rs))
         if normed.changed:
             for r in rs:
@@ -314,7 +321,9 @@ class PiiAnalyzer:
         kept = []
         people = [(r.start, r.end) for r in results if r.entity_type == "PERSON"]
         for r in results:
-            cued = self._cue.search(text[max(0, r.start - 40) : r.start]) is not None
+            cued = self._cue.search(text[max(0, r.start - 40) : r.start]) is not None or (
+                (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+                == CuedNameRecognizer.NAME)
             if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
                 continue
             if r.entity_type == "ORGANIZATION" and (

@@ -217,9 +217,23 @@ def propagate_names(text: str, results: Sequence[RecognizerResult],
     added = []
     for m in _WORD.finditer(text):
         if m.group().casefold() in words and not any(
-                s <= m.start() and m.end() <= e for s, e in spans):
+                s <= m.start() and m.end() <= e for s, e in spans) and not _in_vehicle(text, m):
             added.append(RecognizerResult("PERSON", m.start(), m.end(), 0.6))
     return [*results, *added]
+
+
+_WORD_BEFORE = re.compile(r"([\w'’]+)[ \t-]+$")
+_WORD_AFTER = re.compile(r"[ \t-]+([\w'’]+)")
+
+
+def _in_vehicle(text: str, m: re.Match[str]) -> bool:
+    """The mention is a car: a make or model year before it or a vehicle word after it
+    ("Dodge Dakota", "Rolls-Royce", "lincoln aviator", "'21 Sierra")."""
+    before = _WORD_BEFORE.search(text, max(0, m.start() - 30), m.start())
+    after = _WORD_AFTER.match(text, m.end())
+    return bool(before and (_VEHICLE.fullmatch(before.group(1)) or re.fullmatch(
+        r"'?(?:19|20)?[0-9]{2}", before.group(1)))) or bool(
+        after and _VEHICLE.fullmatch(after.group(1)))
 
 
 #: words that make an ORG entity an organisation, not a person
@@ -335,3 +349,52 @@ def remembered_names(text: str, findings_spans: Sequence[tuple[int, int]],
         if known(w) is not None:
             out.append((m.start(), m.end()))
     return out
+
+
+_ANY_WORD = r"\p{L}[\p{L}'’-]*\.?"
+#: a form field that holds a name: "name: will k hall", "First: Khoa | Last: Phạm"
+_FIELD = regex.compile(
+    rf"(?i)(?<![\w-])(?:full[ \t]+name|first[ \t]+name|last[ \t]+name|name|first|last)[ \t]*:"
+    rf"[ \t]*((?!{_ANY_WORD}:){_ANY_WORD}(?:[ \t]+(?!{_ANY_WORD}:){_ANY_WORD}){{0,3}})"
+    rf"(?=[ \t]*(?:$|[|,;<\n]|[ \t]+\p{{L}}+:))", regex.MULTILINE)
+#: a sign-off ending the message: "- Sarah", "-kenji, motorworks vw", "thx megan", "tmrw. Róisín"
+_SIGN_OFF = regex.compile(
+    rf"(?i)(?:(?:^|[ \t])[-–—~][ \t]?|\b(?:thx|thanks|ty|tmrw|regards|cheers)[.,!]?[ \t]+)"
+    rf"({_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)(?:,[ \t]*[^\n]{{1,40}})?[ \t.!]*\Z")
+#: a self-introduction opening a line: "Royce here - yes, like the car!", "LINCOLN HERE"
+_HERE = regex.compile(rf"(?i)^[ \t]*({_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)[ \t]+here\b",
+                      regex.MULTILINE)
+
+
+class CuedNameRecognizer(LocalRecognizer):
+    """PERSON for names that a place in the message, not their case or spelling, marks as
+    names: a name field of a form, a sign-off at the end, "<name> here" opening a line.
+    These are found even when the name is a car name ("Lincoln here") or written in
+    lower case; a word of the English stop list or a common word is never such a name."""
+
+    NAME = "CuedNameRecognizer"
+    SCORE = 0.85
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
+                         name=self.NAME)
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str],
+                nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        out = []
+        for pattern in (_FIELD, _SIGN_OFF, _HERE):
+            for m in pattern.finditer(text):
+                words = m.group(1).split()
+                if pattern is not _FIELD and any(_common(w.rstrip("."), RARE_ZIPF)
+                                                 for w in words if len(w.rstrip(".")) > 1):
+                    continue
+                if all(w.casefold() in STOP_WORDS for w in words):
+                    continue
+                out.append(RecognizerResult(
+                    "PERSON", m.start(1), m.end(1), self.SCORE,
+                    analysis_explanation=AnalysisExplanation(self.NAME, self.SCORE),
+                    recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.NAME}))
+        return out

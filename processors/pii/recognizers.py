@@ -82,6 +82,11 @@ _NUMBER = r"\b[1-9][0-9]{0,5}[A-Z]?"
 _SP = r"[ \t]+"  # addresses never continue across a line break
 
 
+#: words of form fields and record labels, never part of a street name
+FIELD_LABELS = frozenset({"SSN", "DOB", "VIN", "DL", "PHONE", "MOBILE", "CELL", "EMAIL", "RO",
+                          "STK", "STOCK", "OFFERED", "MILEAGE", "MILES", "MI"})
+
+
 def _street(word: str) -> str:
     return (
         rf"{_NUMBER}{_SP}(?:{_DIRECTIONAL}{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}{_SUFFIX}"
@@ -105,6 +110,20 @@ class StreetAddressRecognizer(ClassPatterns):
 
     ENTITY = "STREET_ADDRESS"
     NAME = "StreetAddressRecognizer"
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Not a street: a run of form fields ("1993 SSN 033 98 1494 Street"), or a vehicle —
+        a make and a model ("Ford Explorer ST"), or a model year and a make or model ("2015
+        Mazda CX-5. Walk-ins"). A street named after one ("12 Sierra Vista Dr", "2015
+        Lincoln Ave") stays a street."""
+        words = re.findall(r"[\w-]+", pattern_text)
+        if any(w.upper() in FIELD_LABELS for w in words):
+            return True
+        makes = sum(bool(_MAKE_WORD.fullmatch(w)) for w in words)
+        models = sum(bool(_VEHICLE_WORD.fullmatch(w)) for w in words) - makes
+        year = bool(re.match(r"(?:19|20)[0-9]{2}$", words[0])) if words else False
+        return (makes >= 1 and models >= 1) or (year and makes + models >= 1 and not (
+            makes == 1 and models == 0 and len(words) <= 3))
 
 
 # --- state + ZIP -----------------------------------------------------------------------------
@@ -276,7 +295,8 @@ VEHICLE_MAKES: tuple[str, ...] = (
     "Chrysler", "Dodge", "Fiat", "Ford", "Genesis", "GMC", "Honda", "Hyundai", "Infiniti",
     "Jaguar", "Jeep", "Kia", "Land Rover", "Lexus", "Lincoln", "Mazda", "Mercedes",
     "Mercedes-Benz", "Mini", "Mitsubishi", "Nissan", "Porsche", "Ram", "Rivian", "Subaru",
-    "Tesla", "Toyota", "Volkswagen", "VW", "Volvo",
+    "Tesla", "Toyota", "Volkswagen", "VW", "Volvo", "Austin-Healey", "Morgan", "Rolls-Royce",
+    "Bentley", "Maserati", "Ferrari", "Lamborghini", "Polestar", "Lucid",
 )  # fmt: skip
 VEHICLE_MODELS: tuple[str, ...] = (
     "4Runner", "Accord", "Altima", "Armada", "Ascent", "Atlas", "Bronco", "Camry", "Canyon",
@@ -289,9 +309,17 @@ VEHICLE_MODELS: tuple[str, ...] = (
     "Santa Fe", "Sentra", "Sienna", "Sierra", "Silverado", "Sonata", "Sorento", "Soul",
     "Sportage", "Suburban", "Tacoma", "Tahoe", "Telluride", "Tiguan", "Traverse", "Tucson",
     "Tundra", "Wrangler", "Yukon", "Crosstrek", "Ridgeline", "Versa", "Optima", "Forte",
+    "Navigator", "Aviator", "Corsair", "Nautilus", "Ioniq", "Sprinter", "Caravan",
+    "Grand Caravan", "Pacifica", "Palisade", "Santa Cruz", "Plus Four", "Ghost",
     "1500", "2500", "3500",
 )  # fmt: skip
 VEHICLE_WORDS: tuple[str, ...] = ("VIN", "Model", "Hybrid", "Limited", "Sport", "Touring")
+
+
+def _vehicle_word(names: tuple[str, ...]) -> re.Pattern[str]:
+    words = sorted({w for v in names for w in v.split() if not w.isdigit()}, key=len,
+                   reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
 
 
 def vehicle_allow_list() -> list[str]:
@@ -299,6 +327,10 @@ def vehicle_allow_list() -> list[str]:
     words = sorted({*VEHICLE_MAKES, *VEHICLE_MODELS, *VEHICLE_WORDS}, key=len, reverse=True)
     alternatives = "|".join(re.escape(w) for w in words)
     return [rf"^(?:(?:{alternatives}|(?:19|20)[0-9]{{2}})(?:\s+|$))+$"]
+
+
+_VEHICLE_WORD = _vehicle_word((*VEHICLE_MAKES, *VEHICLE_MODELS))
+_MAKE_WORD = _vehicle_word(VEHICLE_MAKES)
 
 
 def dealership_recognizers(supported_language: str = "en") -> list[EntityRecognizer]:

@@ -8,6 +8,9 @@
   connectors/samples/ and of the recognizers): ours at least stock presidio's removal and
   kept share, and the floors below. The issue's target there (0.98 / 0.98) is not reached
   yet: DEALER_*_FLOOR is what holds today and guards against regressions.
+- the hand-written corpus bench/corpora/dealership_handwritten.txt (written by hand by a
+  separate session that never read the recognizers; held out: its leaks are not read while
+  tuning): ours at least stock presidio's removal and kept share, and HANDWRITTEN_*_FLOOR.
 """
 
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpora.dealership_handwritten import write_jsonl as write_handwritten
 from bench.corpora.dealership_pii import REPORTED_SEED, write_jsonl
 from processors.pii.engine import PiiAnalyzer, analyzer_spans, stock_presidio
 from processors.pii.evaluation import (
@@ -27,8 +31,10 @@ from processors.pii.evaluation import (
     synth_dataset_path,
 )
 
-DEALER_REMOVAL_FLOOR = 0.90
-DEALER_KEPT_FLOOR = 0.95
+DEALER_REMOVAL_FLOOR = 0.94
+DEALER_KEPT_FLOOR = 0.96
+HANDWRITTEN_REMOVAL_FLOOR = 0.85
+HANDWRITTEN_KEPT_FLOOR = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +67,14 @@ def test_dealership_corpus(tmp_path: Path, pii_analyzer: PiiAnalyzer, stock: obj
     assert ours.kept_share() >= theirs.kept_share()
     assert shortfalls(ours, None, removal_target=DEALER_REMOVAL_FLOOR,
                       kept_target=DEALER_KEPT_FLOOR) == []
+
+
+def test_handwritten_corpus(tmp_path: Path, pii_analyzer: PiiAnalyzer, stock: object) -> None:
+    path = tmp_path / "handwritten.jsonl"
+    assert write_handwritten(path) >= 300
+    scores = run(path, pii_analyzer, stock)
+    ours, theirs = scores["ours"], scores["stock"]
+    assert ours.pii_removal() >= theirs.pii_removal()
+    assert ours.kept_share() >= theirs.kept_share()
+    assert shortfalls(ours, None, removal_target=HANDWRITTEN_REMOVAL_FLOOR,
+                      kept_target=HANDWRITTEN_KEPT_FLOOR) == []

@@ -36,3 +36,32 @@ def test_block_does_not_swallow_the_sentence_after_it(pii_analyzer: PiiAnalyzer)
     spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)]
     assert not any("thanks" in s or "Monday" in s for s in spans), spans
     assert not any(s.endswith("OK") for s in spans), spans
+
+
+@pytest.mark.parametrize(("text", "block"), [
+    # a flat before the street; a UK postcode after the town
+    ("address Flat 7, 221 Elm Crescent, Leeds LS6 2AB. Needs a Sprinter",
+     "Flat 7, 221 Elm Crescent, Leeds LS6 2AB"),
+    # a French civic number before "rue", an apartment, the province in parentheses
+    ("Ship it to 48, rue Principale, app. 3, Laval (Québec) H7N 2K1. Contact me",
+     "48, rue Principale, app. 3, Laval (Québec) H7N 2K1"),
+    # a flat number after a slash and a Polish postcode before the town
+    ("owner address: ul. Lipowa 12/4, 30-215 Kraków | email", "ul. Lipowa 12/4, 30-215 Kraków"),
+    # lower case, with state and ZIP+4
+    ("street: 4410 maple grove blvd #12, salem, or 97301-8003\nmobile",
+     "4410 maple grove blvd #12, salem, or 97301-8003"),
+])
+def test_international_and_lower_case_blocks(pii_analyzer: PiiAnalyzer, text: str,
+                                             block: str) -> None:
+    assert removed(pii_analyzer, text, block), [
+        text[f.start:f.end] for f in pii_analyzer.analyze_one(text)]
+
+
+def test_a_car_is_not_a_street_a_street_named_after_one_is(pii_analyzer: PiiAnalyzer) -> None:
+    def streets(text: str) -> list[str]:
+        return [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
+                if f.entity_type == "STREET_ADDRESS"]
+
+    assert streets("Test drive slots for the 2020 Ford Explorer ST. Walk-ins welcome") == []
+    assert streets("Trade-in: 2015 Mazda CX-5 Grand Touring, 80k miles") == []
+    assert streets("I live at 12 Sierra Vista Dr, Reno, NV 89501") != []

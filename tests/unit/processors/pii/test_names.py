@@ -106,3 +106,29 @@ def test_an_employer_is_redacted_a_dealership_or_acronym_is_not(pii_analyzer: Pi
             "Mazda3 owner here, the Schedule says Tuesday")
     for text in kept:
         assert organisations(pii_analyzer, text) == [], text
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("new internet lead\nname: will j hart\nemail: wjh@example.com", "will j hart"),
+    ("LEAD SOURCE: Autotrader | First: Minh | Last: Trương | Phone: 555-0100", "Trương"),
+    ("please put the brake job on my card ending 4421 - Imogen", "Imogen"),
+    ("new cell 555-0188 pls update my file thx Tadeusz", "Tadeusz"),
+    ("Lincoln here - yes, like the car! Looking at a Navigator.", "Lincoln"),
+])
+def test_names_a_place_in_the_message_marks(pii_analyzer: PiiAnalyzer, text: str,
+                                            name: str) -> None:
+    assert name in person_words(pii_analyzer, text), person_words(pii_analyzer, text)
+
+
+def test_a_sign_off_is_not_an_ordinary_word(pii_analyzer: PiiAnalyzer) -> None:
+    for text in ("Your car is ready - thanks!", "call me at 5pm - ok",
+                 "We are here to help - Service Team"):
+        assert person_words(pii_analyzer, text) == [], text
+
+
+def test_a_name_word_is_not_propagated_into_a_car(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Spoke to Dakota Reyes; doesn't want another Dodge Dakota, leaning to a Ram."
+    last = text.rindex("Dakota")
+    spans = [(f.start, f.end) for f in pii_analyzer.analyze_one(text)]
+    assert not any(s <= last < e for s, e in spans), spans
+    assert any(text[s:e].startswith("Dakota") for s, e in spans)
