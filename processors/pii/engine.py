@@ -60,6 +60,7 @@ from processors.pii.names import (
 )
 from processors.pii.normalise import Normalised, normalise
 from processors.pii.person_spans import clean_people, honorifics
+from processors.pii.rampart_names import RampartNameRecognizer
 from processors.pii.recognizers import (
     NAME_CUE,
     dealership_recognizers,
@@ -122,6 +123,9 @@ ENTITY_TYPES: tuple[str, ...] = (
 )
 
 
+#: ONNX threads of the Rampart model per process: the redaction pool runs one process per
+#: core, so one thread each
+RAMPART_THREADS = 1
 #: Types spaCy's NER reports (vehicle words are trimmed off their edges).
 NER_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
 _WORDS = re.compile(r"\S+")
@@ -228,13 +232,15 @@ def shape_recognizers(language: str = LANGUAGE) -> list[EntityRecognizer]:
 
 
 def build_analyzer(
-    *, fast: bool = True, fast_pipes: bool = True, score_threshold: float = 0.0
+    *, fast: bool = True, fast_pipes: bool = True, score_threshold: float = 0.0,
+    second_ner: bool = True,
 ) -> AnalyzerEngine:
     """presidio AnalyzerEngine on `SPACY_MODEL` with `dealership_recognizers()`.
 
     fast=True: only recognizers serving ENTITY_TYPES, North American phone regions, and
     spaCy reduced to `ner` + lowercase lemmas (fast_pipes=True) or without the parser
     (fast_pipes=False). fast=False: presidio's stock registry and full spaCy pipeline.
+    second_ner: the Rampart BERT model's names beside spaCy's (processors/pii/rampart_names.py).
     """
     disable = (NER_ONLY_DISABLE if fast_pipes else PARSER_DISABLE) if fast else ()
     nlp_engine = build_nlp_engine(disable, organisations=True)
@@ -249,6 +255,8 @@ def build_analyzer(
         ]
     for recognizer in (*dealership_recognizers(LANGUAGE), *shape_recognizers(LANGUAGE)):
         registry.add_recognizer(recognizer)
+    if second_ner:
+        registry.add_recognizer(RampartNameRecognizer(LANGUAGE, threads=RAMPART_THREADS))
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
@@ -261,14 +269,18 @@ class PiiAnalyzer:
     """Batched analysis of many texts; returns per-text Findings for ENTITY_TYPES only."""
 
     def __init__(
-        self, batch_size: int = 32, score_threshold: float = 0.4, *, fast_pipes: bool = True
+        self, batch_size: int = 32, score_threshold: float = 0.4, *, fast_pipes: bool = True,
+        second_ner: bool = True,
     ) -> None:
         self.batch_size = batch_size
         self.score_threshold = score_threshold
         self.analyzer = build_analyzer(
-            fast=True, fast_pipes=fast_pipes, score_threshold=score_threshold
+            fast=True, fast_pipes=fast_pipes, score_threshold=score_threshold,
+            second_ner=second_ner,
         )
         self._batch = BatchAnalyzerEngine(self.analyzer)
+        self._rampart = next((r for r in self.analyzer.registry.recognizers
+                              if isinstance(r, RampartNameRecognizer)), None)
         self._entities = list(ENTITY_TYPES)
         self._vehicle = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
         self._cue = re.compile(rf"(?:{NAME_CUE})$", re.IGNORECASE | re.MULTILINE)
@@ -284,6 +296,8 @@ class PiiAnalyzer:
             return []
         normed = [normalise(t) for t in texts]
         plain = [n.text for n in normed]
+        if self._rampart is not None:
+            self._rampart.prime(plain)  # batched; the re-cased copies are the same pieces
         results = [list(rs) for rs in self._run(plain, self._entities)]
         recased = [(i, v) for i, t in enumerate(plain) if (v := truecase(t)) is not None]
         if recased:
@@ -358,8 +372,9 @@ class PiiAnalyzer:
 
 
 def per_text_baseline(score_threshold: float = 0.4) -> Callable[[str], list[Finding]]:
-    """Stock presidio: default registry + same model + our recognizers, one text per call."""
-    analyzer = build_analyzer(fast=False, score_threshold=score_threshold)
+    """Stock presidio: default registry + same model + our rule recognizers (not the second
+    NER model), one text per call."""
+    analyzer = build_analyzer(fast=False, score_threshold=score_threshold, second_ner=False)
     entities = list(ENTITY_TYPES)
 
     def analyze(text: str) -> list[Finding]:

@@ -310,7 +310,8 @@ VEHICLE_MODELS: tuple[str, ...] = (
     "Sportage", "Suburban", "Tacoma", "Tahoe", "Telluride", "Tiguan", "Traverse", "Tucson",
     "Tundra", "Wrangler", "Yukon", "Crosstrek", "Ridgeline", "Versa", "Optima", "Forte",
     "Navigator", "Aviator", "Corsair", "Nautilus", "Ioniq", "Sprinter", "Caravan",
-    "Grand Caravan", "Pacifica", "Palisade", "Santa Cruz", "Plus Four", "Ghost",
+    "Grand Caravan", "Pacifica", "Palisade", "Santa Cruz", "Plus Four", "Ghost", "Wraith",
+    "Cullinan", "Denali",
     "1500", "2500", "3500",
 )  # fmt: skip
 VEHICLE_WORDS: tuple[str, ...] = ("VIN", "Model", "Hybrid", "Limited", "Sport", "Touring")

@@ -106,3 +106,15 @@ def test_a_name_ner_called_a_place_keeps_its_one_tag() -> None:
     assert book.label("PERSON", "Dana Scully") == "<PERSON_1>"
     assert book.label("LOCATION", "Dana Scully") == "<PERSON_1>"
     assert book.label("LOCATION", "Austin") == "<LOCATION_2>"
+
+
+def test_the_second_ner_switch_names_a_bad_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from processors.pii.redaction import SECOND_NER_ENV, second_ner_enabled
+
+    monkeypatch.setenv(SECOND_NER_ENV, "off")
+    assert second_ner_enabled() is False
+    monkeypatch.delenv(SECOND_NER_ENV)
+    assert second_ner_enabled() is True
+    monkeypatch.setenv(SECOND_NER_ENV, "maybe")
+    with pytest.raises(ValueError, match="AUTERITY_PII_SECOND_NER='maybe'"):
+        second_ner_enabled()
