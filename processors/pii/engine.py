@@ -47,6 +47,7 @@ from processors.pii.addresses import (
     extend_address_blocks,
 )
 from processors.pii.names import (
+    NOT_A_NAME_FIELD,
     CuedNameRecognizer,
     OrgShapedNameRecognizer,
     coordinated_names,
@@ -123,6 +124,9 @@ ENTITY_TYPES: tuple[str, ...] = (
 )
 
 
+#: texts analysed together at most: the Rampart results `prime` computes for them (and their
+#: re-cased copies) all stay in its cache until their `analyze` calls read them
+ANALYZE_CHUNK = 200
 #: ONNX threads of the Rampart model per process: the redaction pool runs one process per
 #: core, so one thread each
 RAMPART_THREADS = 1
@@ -294,6 +298,9 @@ class PiiAnalyzer:
         """
         if not texts:
             return []
+        if len(texts) > ANALYZE_CHUNK:  # the second NER's remembered results must all fit
+            return [f for i in range(0, len(texts), ANALYZE_CHUNK)
+                    for f in self.analyze(texts[i:i + ANALYZE_CHUNK])]
         normed = [normalise(t) for t in texts]
         plain = [n.text for n in normed]
         if self._rampart is not None:
@@ -335,7 +342,9 @@ class PiiAnalyzer:
         kept = []
         people = [(r.start, r.end) for r in results if r.entity_type == "PERSON"]
         for r in results:
-            cued = self._cue.search(text[max(0, r.start - 40) : r.start]) is not None or (
+            before = text[max(0, r.start - 40) : r.start]
+            cued = (self._cue.search(before) is not None
+                    and NOT_A_NAME_FIELD.search(before) is None) or (
                 (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
                 == CuedNameRecognizer.NAME)
             if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:

@@ -357,6 +357,10 @@ _FIELD = regex.compile(
     rf"(?i)(?<![\w-])(?:full[ \t]+name|first[ \t]+name|last[ \t]+name|name|first|last)[ \t]*:"
     rf"[ \t]*((?!{_ANY_WORD}:){_ANY_WORD}(?:[ \t]+(?!{_ANY_WORD}:){_ANY_WORD}){{0,3}})"
     rf"(?=[ \t]*(?:$|[|,;<\n]|[ \t]+\p{{L}}+:))", regex.MULTILINE)
+#: a field named "... name" that holds no person's name ("Model name: Camry")
+NOT_A_NAME_FIELD = regex.compile(
+    r"(?i)\b(?:model|vehicle|product|file|user|screen|business|company|dealer(?:ship)?|"
+    r"trim|part|package|plan)[ \t]+name[ \t]*:[ \t]*$")
 #: a sign-off ending the message: "- Sarah", "-kenji, motorworks vw", "thx megan", "tmrw. Róisín"
 _SIGN_OFF = regex.compile(
     rf"(?i)(?:(?:^|[ \t])[-–—~][ \t]?|\b(?:thx|thanks|ty|tmrw|regards|cheers)[.,!]?[ \t]+)"
@@ -392,6 +396,10 @@ class CuedNameRecognizer(LocalRecognizer):
                                                  for w in words if len(w.rstrip(".")) > 1):
                     continue
                 if all(w.casefold() in STOP_WORDS for w in words):
+                    continue
+                if len(words) > 1 and any(_VEHICLE.fullmatch(w) for w in words):
+                    continue  # a dealership signs off ("Best regards, Crown Honda")
+                if pattern is _FIELD and NOT_A_NAME_FIELD.search(text, 0, m.start(1)):
                     continue
                 out.append(RecognizerResult(
                     "PERSON", m.start(1), m.end(1), self.SCORE,

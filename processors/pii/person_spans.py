@@ -107,6 +107,12 @@ def _trim_end(word: str, span_is_caps: bool) -> bool:
                                                          and not _is_any_name(word))
 
 
+def _as_name(word: str, cased: bool) -> str:
+    """A lower-case word in a span that has capitals is no name, census or not ("Jake
+    price"): it is looked up with a mark no census name has."""
+    return f"{word}\u0000" if cased and word[:1].islower() and len(word) > 1 else word
+
+
 def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     """PERSON spans cut to the name, and non-names dropped (module doc)."""
     out = []
@@ -119,9 +125,10 @@ def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
                 w.group().casefold().rstrip(".") in HONORIFICS for w in words):
             continue
         caps = text[r.start:r.end].isupper()
-        while len(words) > 1 and _trim_start(words[0].group()):
+        cased = any(w.group()[:1].isupper() for w in words)
+        while len(words) > 1 and _trim_start(_as_name(words[0].group(), cased)):
             words.pop(0)
-        while len(words) > 1 and _trim_end(words[-1].group(), caps):
+        while len(words) > 1 and _trim_end(_as_name(words[-1].group(), cased), caps):
             words.pop()
         if len(words) == 1 and (_ELIDED.match(words[0].group()) or common_word(
                 words[0].group()) and not _is_first_name(words[0].group())):

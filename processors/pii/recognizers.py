@@ -113,17 +113,14 @@ class StreetAddressRecognizer(ClassPatterns):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Not a street: a run of form fields ("1993 SSN 033 98 1494 Street"), or a vehicle —
-        a make and a model ("Ford Explorer ST"), or a model year and a make or model ("2015
-        Mazda CX-5. Walk-ins"). A street named after one ("12 Sierra Vista Dr", "2015
-        Lincoln Ave") stays a street."""
+        a make and a model ("2020 Ford Explorer ST", "2015 Mazda CX-5. Walk-ins"). A street
+        named after one stays a street ("2000 Santa Fe Dr", "1954 Lincoln Ave Apt 4")."""
         words = re.findall(r"[\w-]+", pattern_text)
         if any(w.upper() in FIELD_LABELS for w in words):
             return True
         makes = sum(bool(_MAKE_WORD.fullmatch(w)) for w in words)
         models = sum(bool(_VEHICLE_WORD.fullmatch(w)) for w in words) - makes
-        year = bool(re.match(r"(?:19|20)[0-9]{2}$", words[0])) if words else False
-        return (makes >= 1 and models >= 1) or (year and makes + models >= 1 and not (
-            makes == 1 and models == 0 and len(words) <= 3))
+        return makes >= 1 and models >= 1
 
 
 # --- state + ZIP -----------------------------------------------------------------------------
@@ -295,8 +292,8 @@ VEHICLE_MAKES: tuple[str, ...] = (
     "Chrysler", "Dodge", "Fiat", "Ford", "Genesis", "GMC", "Honda", "Hyundai", "Infiniti",
     "Jaguar", "Jeep", "Kia", "Land Rover", "Lexus", "Lincoln", "Mazda", "Mercedes",
     "Mercedes-Benz", "Mini", "Mitsubishi", "Nissan", "Porsche", "Ram", "Rivian", "Subaru",
-    "Tesla", "Toyota", "Volkswagen", "VW", "Volvo", "Austin-Healey", "Morgan", "Rolls-Royce",
-    "Bentley", "Maserati", "Ferrari", "Lamborghini", "Polestar", "Lucid",
+    "Tesla", "Toyota", "Volkswagen", "VW", "Volvo", "Austin-Healey", "Rolls-Royce",
+    "Maserati", "Ferrari", "Lamborghini", "Polestar", "Lucid",
 )  # fmt: skip
 VEHICLE_MODELS: tuple[str, ...] = (
     "4Runner", "Accord", "Altima", "Armada", "Ascent", "Atlas", "Bronco", "Camry", "Canyon",

@@ -38,7 +38,7 @@ _ANALYZER: PiiAnalyzer | None = None
 REMEMBERED_SCORE = 0.7
 
 
-#: AUTERITY_PII_SECOND_NER=off leaves the Rampart model out of the analyzer: about 2.5x the
+#: AUTERITY_PII_SECOND_NER=off leaves the Rampart model out of the analyzer: about 2.7x the
 #: redaction throughput for fewer names found (README, "The PII firewall")
 SECOND_NER_ENV = "AUTERITY_PII_SECOND_NER"
 _SWITCH = {"on": True, "1": True, "true": True, "yes": True,

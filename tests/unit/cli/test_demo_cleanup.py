@@ -37,6 +37,7 @@ def test_a_failed_demo_without_stop_leaves_the_stack_as_the_readme_says(
         raise RuntimeError("cannot start")
 
     monkeypatch.setattr(demo.supervisor, "start", broken)
+    monkeypatch.setattr(demo.supervisor, "stop", lambda s, name: calls.append(f"stop {name}"))
     monkeypatch.setattr(demo.stack, "down", lambda settings: calls.append("stack down"))
     with pytest.raises(RuntimeError):
         demo.run_demo(Settings(), 10, 1, 10.0, keep_running=True)

@@ -65,3 +65,18 @@ def test_a_car_is_not_a_street_a_street_named_after_one_is(pii_analyzer: PiiAnal
     assert streets("Test drive slots for the 2020 Ford Explorer ST. Walk-ins welcome") == []
     assert streets("Trade-in: 2015 Mazda CX-5 Grand Touring, 80k miles") == []
     assert streets("I live at 12 Sierra Vista Dr, Reno, NV 89501") != []
+    # a house number that looks like a model year
+    assert streets("I live at 2000 Santa Fe Dr, Denver, CO 80223") == [
+        "2000 Santa Fe Dr, Denver, CO 80223"]
+    assert streets("mail it to 1954 Lincoln Ave Apt 4 please") == ["1954 Lincoln Ave Apt 4"]
+
+
+@pytest.mark.parametrize("text", [
+    "Ship to 12 Oak St for RO 55123 please",
+    "500 Main Street and ask for RO 88123",
+    "we can pick you up at 5 via shuttle",
+])
+def test_an_address_block_stops_at_ordinary_words(pii_analyzer: PiiAnalyzer, text: str) -> None:
+    spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
+             if f.entity_type == "STREET_ADDRESS"]
+    assert not any("RO" in s or "via" in s for s in spans), spans

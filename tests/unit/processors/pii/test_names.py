@@ -132,3 +132,20 @@ def test_a_name_word_is_not_propagated_into_a_car(pii_analyzer: PiiAnalyzer) -> 
     spans = [(f.start, f.end) for f in pii_analyzer.analyze_one(text)]
     assert not any(s <= last < e for s, e in spans), spans
     assert any(text[s:e].startswith("Dakota") for s, e in spans)
+
+
+@pytest.mark.parametrize("text", [
+    "Model name: Camry\nTrim: XLE",
+    "Thanks for coming in.\nBest regards, Crown Honda",
+    "Crown Kia here, your Telluride is ready for pickup",
+    "Tell Jake price is $450 for the brakes",
+])
+def test_cues_do_not_make_cars_dealerships_or_words_people(pii_analyzer: PiiAnalyzer,
+                                                           text: str) -> None:
+    found = person_words(pii_analyzer, text)
+    assert not any(w in p for p in found for w in ("Camry", "Crown", "Honda", "Kia", "price")), (
+        found)
+
+
+def test_a_name_that_is_a_make_is_still_a_name(pii_analyzer: PiiAnalyzer) -> None:
+    assert "Morgan Freeman" in person_words(pii_analyzer, "Spoke with Morgan Freeman today")
