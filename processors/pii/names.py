@@ -61,7 +61,8 @@ def _line_case(line: str) -> str | None:
     return None
 
 
-def _common(word: str, threshold: float = RARE_ZIPF) -> bool:
+def is_common(word: str, threshold: float = RARE_ZIPF) -> bool:
+    """An English stop word, or an English word at or above `threshold` (Zipf)."""
     low = word.lower()
     return low in STOP_WORDS or zipf_frequency(low, "en") >= threshold
 
@@ -69,7 +70,7 @@ def _common(word: str, threshold: float = RARE_ZIPF) -> bool:
 def _recase(word: str) -> str:
     if len(word) == 1 and word.isupper():
         return word  # an initial ("PRIYA M KAUR")
-    new = word.lower() if _common(word) else word[:1].upper() + word[1:].lower()
+    new = word.lower() if is_common(word) else word[:1].upper() + word[1:].lower()
     return new if len(new) == len(word) else word
 
 
@@ -102,7 +103,7 @@ def _nameable(word: str) -> bool:
     """May be part of a name: an initial, or an uncommon word that is no vehicle word."""
     if word.endswith("."):
         return True
-    return not _common(word, COMMON_ZIPF) and not _VEHICLE.fullmatch(word)
+    return not is_common(word, COMMON_ZIPF) and not _VEHICLE.fullmatch(word)
 
 
 def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
@@ -118,7 +119,7 @@ def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
             r.end = m.end()
         # leftwards only over rare words: "Hi Mercedes" and "Text Jordan" keep their verbs
         if (m := _BEFORE.search(text, 0, r.start)) and _nameable(m.group(1)) and (
-                not _common(m.group(1)) and (
+                not is_common(m.group(1)) and (
                 m.start(1) == 0 or not text[m.start(1) - 1].isalnum())):
             r.start = m.start(1)
     return list(results)
@@ -201,7 +202,7 @@ def name_words(text: str, results: Iterable[RecognizerResult]) -> set[str]:
         if r.entity_type == "PERSON":
             for m in _WORD.finditer(text, r.start, r.end):
                 w = m.group()
-                if len(w) >= MIN_PROPAGATED and not _common(w, PROPAGATED_MAX_ZIPF):
+                if len(w) >= MIN_PROPAGATED and not is_common(w, PROPAGATED_MAX_ZIPF):
                     words.add(w.casefold())
     return words
 
@@ -271,16 +272,16 @@ def organisation_shaped(span: str) -> bool:
         if not _ORG_WORD.fullmatch(w) or not w[:1].isupper() or (len(w) > 1 and w.isupper()):
             return False
         core = w.rstrip(".")
-        distinctive = distinctive or core.casefold() in ORG_WORDS or not _common(
+        distinctive = distinctive or core.casefold() in ORG_WORDS or not is_common(
             core, ORG_DISTINCTIVE_ZIPF)
     return distinctive
 
 
-class OrgShapedNameRecognizer(LocalRecognizer):
-    """PERSON for person-shaped ORG entities of the spaCy doc (module doc)."""
+class PersonRecognizer(LocalRecognizer):
+    """A recognizer of PERSON only, with nothing to load; subclasses set NAME and SCORE."""
 
-    NAME = "OrgShapedNameRecognizer"
-    SCORE = 0.45
+    NAME: str
+    SCORE: float
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
@@ -288,6 +289,13 @@ class OrgShapedNameRecognizer(LocalRecognizer):
 
     def load(self) -> None:
         return None
+
+
+class OrgShapedNameRecognizer(PersonRecognizer):
+    """PERSON for person-shaped ORG entities of the spaCy doc (module doc)."""
+
+    NAME = "OrgShapedNameRecognizer"
+    SCORE = 0.45
 
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
@@ -314,7 +322,7 @@ class OrgShapedNameRecognizer(LocalRecognizer):
             if core.casefold() in ORG_WORDS or not core[:1].isupper() or core.isupper() and len(
                     core) > 1 and not core.endswith("."):
                 return False
-            if not (len(core) == 1 or _WORD.fullmatch(core)) or _common(core) or (
+            if not (len(core) == 1 or _WORD.fullmatch(core)) or is_common(core) or (
                     _VEHICLE.fullmatch(core)):
                 return False
         return True
@@ -330,7 +338,7 @@ def email_names(text: str) -> set[str]:
     for m in _EMAIL.finditer(text):
         for part in re.split(r"[._+-]", m.group(1)):
             for w in _CAMEL.findall(part):
-                if len(w) >= MIN_PROPAGATED and not _common(w, RARE_ZIPF):
+                if len(w) >= MIN_PROPAGATED and not is_common(w, RARE_ZIPF):
                     words.add(w.casefold())
     return words
 
@@ -343,7 +351,7 @@ def remembered_names(text: str, findings_spans: Sequence[tuple[int, int]],
     out = []
     for m in _WORD.finditer(text):
         w = m.group()
-        if len(w) < MIN_PROPAGATED or _common(w, PROPAGATED_MAX_ZIPF) or any(
+        if len(w) < MIN_PROPAGATED or is_common(w, PROPAGATED_MAX_ZIPF) or any(
                 s <= m.start() and m.end() <= e for s, e in findings_spans):
             continue
         if known(w) is not None:
@@ -370,7 +378,7 @@ _HERE = regex.compile(rf"(?i)^[ \t]*({_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)[ \t]+her
                       regex.MULTILINE)
 
 
-class CuedNameRecognizer(LocalRecognizer):
+class CuedNameRecognizer(PersonRecognizer):
     """PERSON for names that a place in the message, not their case or spelling, marks as
     names: a name field of a form, a sign-off at the end, "<name> here" opening a line.
     These are found even when the name is a car name ("Lincoln here") or written in
@@ -379,20 +387,13 @@ class CuedNameRecognizer(LocalRecognizer):
     NAME = "CuedNameRecognizer"
     SCORE = 0.9  # above the NER recognizers (<= 0.85): a duplicate keeps the cue
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
-                         name=self.NAME)
-
-    def load(self) -> None:
-        return None
-
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         out = []
         for pattern in (_FIELD, _SIGN_OFF, _HERE):
             for m in pattern.finditer(text):
                 words = m.group(1).split()
-                if pattern is not _FIELD and any(_common(w.rstrip("."), RARE_ZIPF)
+                if pattern is not _FIELD and any(is_common(w.rstrip("."), RARE_ZIPF)
                                                  for w in words if len(w.rstrip(".")) > 1):
                     continue
                 if all(w.casefold() in STOP_WORDS for w in words):

