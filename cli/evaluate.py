@@ -80,6 +80,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(row + (f" {getattr(stock, fn)():>6.3f}" if stock else ""))
     for text, token, kind in ours.leaks[: args.leaks]:
         print(f"leak {kind:<16} {token!r:<20} in {text[:90]!r}")
+    for text, word in ours.lost[: args.lost]:
+        print(f"lost {word!r:<20} in {text[:100]!r}")
     return 0
 
 
@@ -97,5 +99,7 @@ def add_eval_commands(sub: Any) -> None:
                    help="`dealership`: the generator's seed (default %(default)s)")
     s.add_argument("--no-stock", action="store_true", help="skip stock presidio")
     s.add_argument("--leaks", type=int, default=0, help="print the first N leaked tokens")
+    s.add_argument("--lost", type=int, default=0,
+                   help="print the first N non-PII words that were redacted")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(fn=cmd_eval)

@@ -183,6 +183,8 @@ class Score:
     kept: int = 0
     #: (text, leaked token, its type) for the first leaks, to show what was missed
     leaks: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (text, non-PII word redacted) for the first over-redactions, to show what was lost
+    lost: list[tuple[str, str]] = field(default_factory=list)
 
     def removal(self, entity_type: str) -> float:
         n = self.tokens[entity_type]
@@ -203,7 +205,7 @@ class Score:
 
 
 def score(items: Sequence[Labelled], redacted_spans: Sequence[Sequence[Span]],
-          max_leaks: int = 50) -> Score:
+          max_leaks: int = 200) -> Score:
     """Score one redactor's spans (`redacted_spans[i]` for `items[i]`)."""
     result = Score()
     for item, spans in zip(items, redacted_spans, strict=True):
@@ -219,7 +221,10 @@ def score(items: Sequence[Labelled], redacted_spans: Sequence[Sequence[Span]],
             if _touched(m.start(), m.end(), gold):
                 continue
             result.words += 1
-            result.kept += not _touched(m.start(), m.end(), spans)
+            if not _touched(m.start(), m.end(), spans):
+                result.kept += 1
+            elif len(result.lost) < max_leaks:
+                result.lost.append((item.text, m.group()))
     return result
 
 

@@ -50,7 +50,8 @@ _BEFORE = regex.compile(rf"({_TITLE_WORD})[ \t]+$")
 MIN_PROPAGATED = 3
 
 
-def _line_case(line: str) -> str | None:
+def line_case(line: str) -> str | None:
+    """"lower" or "upper" for a line whose letters are all one case, else None."""
     letters = [c for c in line if c.isalpha()]
     if len(letters) < 2:
         return None
@@ -83,7 +84,7 @@ def truecase(text: str) -> str | None:
     out: list[str] = []
     touched = False
     for line in text.splitlines(keepends=True):
-        if _line_case(line) is None:
+        if line_case(line) is None:
             new = _CAPS_WORD.sub(lambda m: _recase(m.group()), line)
             touched = touched or new != line
             out.append(new)

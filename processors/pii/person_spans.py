@@ -14,6 +14,12 @@ and record numbers as people ("Bonjour je", "R.O. 67902"). `clean_people`:
 - drops a single remaining word that is such a common word and no census first name
   ("Quiero", "Bonjour").
 
+On a line whose case says nothing (all lower case or ALL CAPS, where spaCy ran on a re-cased
+copy) a word is ordinary at a lower frequency (`CASELESS_ENGLISH_ZIPF`,
+`CASELESS_FOREIGN_ZIPF`): "brake inspection", "LOANER", "cherche". Anywhere, a word that is
+two adjacent letters of a common English word swapped ("nubmer", "Cusotmer") is a typo, not
+a name (`typo_of_common`), and a field label ("VIN", "SSN", "DOB") is no name.
+
 Census names: the 1990 US Census first-name and surname lists shipped in the PyPI package
 `names` (MIT), read once per process; a name held by fewer than `CENSUS_MIN_PERCENT` of
 people is left out ("Un", "Bonjour" are on the lists).
@@ -30,7 +36,9 @@ from pathlib import Path
 from presidio_analyzer import RecognizerResult
 from wordfreq import zipf_frequency
 
-from processors.pii.names import is_common
+from processors.pii.gazetteer import known_places
+from processors.pii.names import is_common, line_case
+from processors.pii.recognizers import FIELD_LABELS
 
 #: a word at or above this Zipf frequency in English, or FOREIGN_COMMON_ZIPF in one of
 #: FOREIGN_LANGUAGES, is a common word. Names are frequent words in their own language
@@ -40,6 +48,19 @@ ENGLISH_COMMON_ZIPF = 5.0
 FOREIGN_COMMON_ZIPF = 5.6
 FOREIGN_LANGUAGES = ("fr", "es", "de", "pt", "it")
 CENSUS_MIN_PERCENT = 0.002
+#: on a caseless line (module doc): English / foreign Zipf frequency of an ordinary word.
+#: Measured on Faker's name lists of 24 locales (names the Census does not list): 1.8% of
+#: those name words reach 3.3 in English, 1-3% reach 5.0 in their own language.
+CASELESS_ENGLISH_ZIPF = 3.3
+CASELESS_FOREIGN_ZIPF = 5.0
+#: shorter words are often names at these frequencies ("xu" 3.3, "raj" 3.6, "obi" 3.4)
+CASELESS_MIN_LETTERS = 4
+#: typo_of_common: a word of TYPO_MIN_LETTERS+ letters rarer than TYPO_MAX_ZIPF that is a
+#: word of TYPO_OF_ZIPF+ with two adjacent letters swapped. On Faker's name lists 0.2% of
+#: name words are such a swap, fewer once Census names are exempt.
+TYPO_MIN_LETTERS = 5
+TYPO_MAX_ZIPF = 2.5
+TYPO_OF_ZIPF = 4.0
 ROLE_WORDS = frozenset({"cust", "customer", "agent", "owner", "buyer", "co-buyer", "client",
                         "advisor", "tech", "technician", "rep", "salesperson", "cosigner"})
 HONORIFICS = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "prof", "sir", "madam"})
@@ -76,42 +97,114 @@ def common_word(word: str) -> bool:
         zipf_frequency(low, lang) >= FOREIGN_COMMON_ZIPF for lang in FOREIGN_LANGUAGES)
 
 
+@cache
+def typo_of_common(word: str) -> bool:
+    """A rare word that is a common English word with two adjacent letters swapped
+    ("nubmer", "Cusotmer", "plesae"), the swapped word no Census name ("Luara" is "laura")."""
+    low = word.casefold()
+    if len(low) < TYPO_MIN_LETTERS or not low.isalpha() or (
+            zipf_frequency(low, "en") >= TYPO_MAX_ZIPF or _is_any_name(low)):
+        return False
+    for i in range(len(low) - 1):
+        if low[i] != low[i + 1]:
+            swapped = low[:i] + low[i + 1] + low[i] + low[i + 2:]
+            if zipf_frequency(swapped, "en") >= TYPO_OF_ZIPF and not _is_any_name(swapped):
+                return True
+    return False
+
+
+@cache
+def caseless_common(word: str) -> bool:
+    """Common at the caseless thresholds: a word of CASELESS_MIN_LETTERS+ letters, no
+    hyphen or apostrophe ("o'brien", "thompson-miller" are names; wordfreq scores the
+    parts)."""
+    low = word.casefold().rstrip(".")
+    if len(low) < CASELESS_MIN_LETTERS or not low.isalpha():
+        return False
+    return zipf_frequency(low, "en") >= CASELESS_ENGLISH_ZIPF or any(
+        zipf_frequency(low, lang) >= CASELESS_FOREIGN_ZIPF for lang in FOREIGN_LANGUAGES)
+
+
+#: chat and dealership shorthand that spaCy tags as names ("otd", "abt", "Dustin Id like")
+SHORTHAND = frozenset({"pls", "plz", "thx", "thnx", "ty", "ur", "abt", "appt", "appts", "svc",
+                       "otd", "tmrw", "tmr", "cust", "asap", "btw", "fyi", "lmk", "msg", "bdc",
+                       "mgr", "dept", "approx", "qty", "id", "im", "ive", "pu"})
+
+
+def ordinary_word(word: str, case_says_nothing: bool) -> bool:
+    """Beyond `common_word`: a field label or shorthand, or, where the word's case says
+    nothing, a typo of a common word or a word common at the caseless thresholds (module
+    doc). No name unless the Census lists it (the callers check)."""
+    low = word.rstrip(".").casefold()
+    return low.upper() in FIELD_LABELS or low in SHORTHAND or case_says_nothing and (
+        typo_of_common(word) or caseless_common(word))
+
+
 def _plain(word: str) -> str:
     """Casefolded, without accents or a trailing full stop ("María" -> "maria")."""
     decomposed = unicodedata.normalize("NFKD", word.casefold().rstrip("."))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _is_first_name(word: str) -> bool:
+def is_first_name(word: str) -> bool:
+    """A US Census first name (accents and case aside)."""
     return _plain(word) in census_names()[0]
 
 
 def _is_any_name(word: str) -> bool:
+    """A Census first name or surname, or a hyphenated one with such a part."""
     first, last = census_names()
-    return _plain(word) in first or _plain(word) in last
+    return any(p in first or p in last for p in (_plain(word), *_plain(word).split("-")))
 
 
-def _trim_start(word: str) -> bool:
+def caseless_line(text: str, at: int) -> bool:
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return line_case(text[start:end if end >= 0 else len(text)]) is not None
+
+
+_SENTENCE_START = re.compile(r"(?:[.!?]\s+|\n[ \t]*)$")
+#: a question's first word that is a verb, not a name ("Will Robert be around Thu?")
+_QUESTION_VERBS = frozenset({"will", "can", "could", "would", "should", "did", "does", "shall"})
+#: a sentence's first word followed by one of these is a verb ("Mark the 2013 Jetta as sold",
+#: "Bill the wheel bearing to warranty")
+_IMPERATIVE_OBJECT = re.compile(r"[ \t]+(?:the|a|an|my|me|his|her|their|your|this|that|it)\b",
+                                re.IGNORECASE)
+
+
+def _sentence_start(text: str, at: int) -> bool:
+    return not text[:at].strip() or (
+        _SENTENCE_START.search(text[max(0, at - 8):at]) is not None)
+
+
+def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: bool,
+             caps: bool) -> bool:
+    """Whether word `m` of a PERSON span is no part of the name, `where` it stands in the
+    span ("start", "end" or "single", the last word left). `caseless`: its line is one case;
+    `cased`: the span has capitals; `caps`: the span is ALL CAPS."""
+    word = m.group()
     low = word.casefold().rstrip(".")
-    if len(low) == 1:
+    if where != "end" and len(low) == 1:
         return False  # an initial ("g balogun")
-    if _ELIDED.match(word):
+    if where != "end" and _ELIDED.match(word):
         return True  # French elision in lower case ("m'appelle"); a name is "D'Angelo"
-    return low in ROLE_WORDS or low in HONORIFICS or (common_word(word)
-                                                      and not _is_first_name(word))
-
-
-def _trim_end(word: str, span_is_caps: bool) -> bool:
-    if not span_is_caps and word.isupper() and 2 <= len(word) <= 4 and word.isalpha():
+    if low in ROLE_WORDS or (where == "start" and low in HONORIFICS):
         return True
-    return word.casefold().rstrip(".") in ROLE_WORDS or (common_word(word)
-                                                         and not _is_any_name(word))
-
-
-def _as_name(word: str, cased: bool) -> str:
-    """A lower-case word in a span that has capitals is no name, census or not ("Jake
-    price"): it is looked up with a mark no census name has."""
-    return f"{word}\u0000" if cased and word[:1].islower() and len(word) > 1 else word
+    if where == "end" and not caps and word.isupper() and 2 <= len(word) <= 4 and word.isalpha():
+        return True  # a label after a name ("DL")
+    # a lower-case word in a span that has capitals is no name, Census or not ("Jake price")
+    lower_in_cased = cased and word[:1].islower() and len(word) > 1
+    census_first = not lower_in_cased and is_first_name(word)
+    census_any = not lower_in_cased and _is_any_name(word)
+    first = where != "end" and _sentence_start(text, m.start())
+    if first and (low in _QUESTION_VERBS and "?" in text[m.end():m.end() + 80].split(".")[0]
+                  or where == "single" and zipf_frequency(low, "en") >= 4.0
+                  and _IMPERATIVE_OBJECT.match(text, m.end())):
+        return True
+    if common_word(word) and not (census_any if where == "end" else census_first):
+        return True
+    case_says_nothing = caseless or lower_in_cased or word[:1].islower() or first
+    return ordinary_word(word, case_says_nothing) and not census_any
 
 
 def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
@@ -125,15 +218,17 @@ def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
         if not any(_TWO_LETTERS.search(w.group()) for w in words) or all(
                 w.group().casefold().rstrip(".") in HONORIFICS for w in words):
             continue
-        caps = text[r.start:r.end].isupper()
-        cased = any(w.group()[:1].isupper() for w in words)
-        while len(words) > 1 and _trim_start(_as_name(words[0].group(), cased)):
+        how = {"caps": text[r.start:r.end].isupper(),
+               "cased": any(w.group()[:1].isupper() for w in words),
+               "caseless": caseless_line(text, r.start)}
+        while len(words) > 1 and _no_name(text, words[0], "start", **how):
             words.pop(0)
-        while len(words) > 1 and _trim_end(_as_name(words[-1].group(), cased), caps):
+        while len(words) > 1 and _no_name(text, words[-1], "end", **how):
             words.pop()
-        if len(words) == 1 and (_ELIDED.match(words[0].group()) or common_word(
-                words[0].group()) and not _is_first_name(words[0].group())):
-            continue
+        if len(words) == 1 and _no_name(text, words[0], "single", **how):
+            if words[0].group().casefold() not in known_places():
+                continue
+            r.entity_type = "LOCATION"  # a place tagged as a person ("québec")
         if words and (words[0].start() > r.start or words[-1].end() < r.end):
             r.start, r.end = words[0].start(), words[-1].end()
         out.append(r)

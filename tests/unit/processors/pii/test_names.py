@@ -149,3 +149,35 @@ def test_cues_do_not_make_cars_dealerships_or_words_people(pii_analyzer: PiiAnal
 
 def test_a_name_that_is_a_make_is_still_a_name(pii_analyzer: PiiAnalyzer) -> None:
     assert "Morgan Freeman" in person_words(pii_analyzer, "Spoke with Morgan Freeman today")
+
+
+@pytest.mark.parametrize(("text", "dealership", "person"), [
+    ("Your Santa Fe is ready. Reply STOP to opt out. -Michael, Crown Kia", "Crown Kia",
+     "Michael"),
+    ("Total $70.97. Reply STOP to opt out. -Dong-hyun, Gateway Lincoln", "Gateway Lincoln",
+     "Dong-hyun"),
+])
+def test_a_dealership_signature_is_not_a_person(pii_analyzer: PiiAnalyzer, text: str,
+                                                dealership: str, person: str) -> None:
+    found = person_words(pii_analyzer, text)
+    assert not any(dealership in p or p in dealership for p in found), found
+    assert any(person in p for p in found), found
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Shawn Ford dropped off his F-150 for brakes.", "Shawn Ford"),
+    ("Please call Oluwaseun Ford about the brakes.", "Oluwaseun Ford"),
+])
+def test_a_person_whose_surname_is_a_make_is_a_person(pii_analyzer: PiiAnalyzer, text: str,
+                                                      name: str) -> None:
+    assert name in person_words(pii_analyzer, text)
+
+
+@pytest.mark.parametrize("text", [
+    "HI CIARÁN, YOUR 2018 NISSAN ALTIMA SR IS READY FOR PICKUP.",
+    "VEHICLE: WRANGLER RUBICON (STK U21944)",
+    "loaner maverick xlt hybrid, 31,382 miles out.",
+])
+def test_trims_are_not_names(pii_analyzer: PiiAnalyzer, text: str) -> None:
+    found = person_words(pii_analyzer, text)
+    assert not any(t in p.upper() for p in found for t in ("ALTIMA", "RUBICON", "XLT")), found

@@ -44,3 +44,56 @@ def test_a_professional_title_is_its_own_finding_a_courtesy_title_is_kept() -> N
               for n in ("Kyle Kuefer", "Dustin Wirth")]
     titles = [text[r.start:r.end] for r in honorifics(text, people) if r.entity_type == "TITLE"]
     assert titles == ["Dr."]
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    # typos of common words where the case says nothing (lower case, a sentence's start)
+    ("Cusotmer called, very upset about repair order 35247.", "Cusotmer"),
+    ("pls have them call me back, nubmer (999)728-8939.", "nubmer"),
+    ("Good morning, plesae update my mailing address", "plesae"),
+    # ordinary words on caseless lines
+    ("account login issue: can't see ro-39717", "login"),
+    ("HALLO, I AM HA-EUN PARK, VISITING FROM GERMANY", "VISITING"),
+    ("bonjour je cherche un tiguan", "cherche"),
+    # shorthand and labels
+    ("whats the otd on stock# 15830?", "otd"),
+    ("my ssn is 832-99-6487", "ssn"),
+    # a sentence's first word that is a verb
+    ("Mark the 2013 VW Jetta SE as sold.", "Mark"),
+    ("Bill the wheel bearing to warranty.", "Bill"),
+])
+def test_ordinary_words_are_dropped(text: str, span: str) -> None:
+    assert cleaned(text, span) == []
+
+
+@pytest.mark.parametrize(("text", "span", "name"), [
+    ("Will Robert be around Thu 3/21 4:45 PM?", "Will Robert", "Robert"),
+    ("Cusotmer Paweł Dąbrowski says Shawn from sales promised", "Cusotmer Paweł Dąbrowski",
+     "Paweł Dąbrowski"),
+])
+def test_verbs_and_typos_leave_the_name(text: str, span: str, name: str) -> None:
+    assert cleaned(text, span) == [name]
+
+
+@pytest.mark.parametrize(("text", "span"), [
+    # a capitalised name mid-sentence is a name even when it looks like a typo ("tuned")
+    ("Shipping the Tesla to Tunde Obi, Av. Revolución 1225", "Tunde Obi"),
+    # short names as frequent as words, and hyphenated or Census names, on caseless lines
+    ("loaner agreement: xu xiu ying, dl# 459618532", "xu xiu ying"),
+    ("f&i notes: co-buyer raj k. singh", "raj k. singh"),
+    ("credit app: lincoln anderson-lincoln, ssn 602 93 5557", "lincoln anderson-lincoln"),
+    ("LET MR MILLER-PRICE KNOW", "MILLER-PRICE"),
+    ("hi there, my name is eoin o'brien", "eoin o'brien"),
+    ("hi, my name is smith", "smith"),
+    # a name that starts a question is no verb
+    ("Will Smith called about the Tahoe.", "Will Smith"),
+])
+def test_names_that_look_like_words_stay(text: str, span: str) -> None:
+    assert cleaned(text, span) == [span]
+
+
+def test_a_place_tagged_as_a_person_stays_redacted_as_a_place() -> None:
+    text = "owner address: 161, rue des érables, trois-rivières (québec) j4b 7a4"
+    start = text.index("québec")
+    out = clean_people(text, [RecognizerResult("PERSON", start, start + 6, 0.85)])
+    assert [(r.entity_type, text[r.start:r.end]) for r in out] == [("LOCATION", "québec")]
