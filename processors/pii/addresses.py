@@ -77,8 +77,13 @@ class InternationalStreetRecognizer(ClassPatterns):
                 rf"(?:{_WORDCH}+[ \t]+){{0,4}}{_NUM}", 0.6),
         # "132, rue Principale", "69, rue saint-denis": the civic number first (French)
         Pattern("Number + street-type word + name",
-                rf"\b[1-9][0-9]{{0,4}},?[ \t]+(?<![\w.])(?:(?-i:{_PREFIX})[ \t]+{_CAP}[\w'-]*"
-                rf"|(?-i:rue|calle|rua|avenida|ul\.)[ \t]+[\w'-]+)"
+                rf"\b[1-9][0-9]{{0,4}}(?:[ \t]+(?-i:bis|ter))?,?[ \t]+(?<![\w.])"
+                rf"(?:(?-i:{_PREFIX})[ \t]+{_CAP}[\w'-]*"
+                rf"|(?-i:rue|calle|rua|avenida|ul\.)[ \t]+[\w'-]+"
+                # lower-case French street types before a capitalised name ("36 boulevard
+                # Jean-Jaurès", "81 ter avenue de la République")
+                rf"|(?-i:boulevard|avenue|chemin|allée|impasse|quai)[ \t]+"
+                rf"(?:(?-i:de|du|des|la|le)[ \t]+)*{_CAP}[\w'-]*)"
                 rf"(?:[ \t]+(?:{_CAP}[\w'-]*|de|des|du|la|le|saint-[\w-]+)){{0,3}}", 0.6),
         # "Király u. 15", "25 Dili Gianni Street", "Trg revolucije 17"
         Pattern("Name + street word + number",
@@ -149,8 +154,13 @@ def _street_name_after() -> re.Pattern[str]:
 def _continuation() -> re.Pattern[str]:
     countries = "|".join(re.escape(n) for n in _country_names())
     states = "|".join(re.escape(n) for n in US_STATE_NAMES)
-    unit = (r"(?i:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?|Flat|Lot|app\.?"
-            r"|Apto\.?|Col\.)[ \t]*#?[ \t]*[\w-]{1,6}")
+    # a unit, or a Spanish floor and door ("1º A", "3ª")
+    unit = (r"(?:(?i:Suite|Ste\.?|Apt\.?|Apartment|Unit|Room|Floor|Fl\.?|Bldg\.?|Flat|Lot"
+            r"|app\.?|Apto\.?)[ \t]*#?[ \t]*[\w-]{1,6}"
+            # a Mexican colonia ("Col. Roma Norte")
+            rf"|Col\.[ \t]+{_CAP}[\w'-]*(?:[ \t]+{_CAP}[\w'-]*){{0,2}}"
+            # NFKC (processors/pii/normalise.py) has made "º" an "o" and "ª" an "a"
+            r"|[0-9]{1,2}(?-i:[oaºª°])(?:[ \t]?(?-i:[A-Z])(?![\w-]))?)")
     particle = r"(?:(?:de|del|da|do|dos|du|des|la|le|von|van|der|den)[ \t]+|[dl]['’])"
     # a place word; a full stop only inside it or after a short abbreviation ("St.", "Mt.")
     # Every character has exactly one way to match (no two alternatives take the same
@@ -175,7 +185,9 @@ def _continuation() -> re.Pattern[str]:
     strong = (rf"(?:{unit}|(?:{countries}|{states})(?:[ \t]+{postcode})?"
               rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{any_postcode}"
               rf"|{any_place},?[ \t]+{any_region}[ \t]+{any_postcode}"
-              rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode})(?![\w-])")
+              rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode}"
+              # a postcode and a place in lower case ("66-128 gdańsk"), not a quantity
+              rf"|{postcode}[ \t]+(?!(?i:{_NOT_AFTER_NUMBER})\b){any_place})(?![\w-])")
     # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
     weak = (rf"(?:{unit}[ \t]+{place}|{place}(?:,?[ \t]+{region})?|,?[ \t]*{region}|{postcode}"
             rf"|nan)(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))")

@@ -40,18 +40,19 @@ from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from spacy.language import Language
 from spacy.tokens import Doc
-from wordfreq import zipf_frequency
 
 from processors.pii.addresses import (
     CountryRecognizer,
     InternationalStreetRecognizer,
     extend_address_blocks,
 )
+from processors.pii.gazetteer import is_any_name, is_first_name
 from processors.pii.names import (
     NOT_A_NAME_FIELD,
     CuedNameRecognizer,
     OrgShapedNameRecognizer,
     coordinated_names,
+    dealership_shaped,
     expand_names,
     join_initials,
     name_words,
@@ -61,7 +62,7 @@ from processors.pii.names import (
     whole_words,
 )
 from processors.pii.normalise import Normalised, normalise
-from processors.pii.person_spans import clean_people, honorifics, is_first_name
+from processors.pii.person_spans import clean_people, honorifics
 from processors.pii.place_spans import clean_places
 from processors.pii.rampart_names import RampartNameRecognizer
 from processors.pii.recognizers import (
@@ -137,9 +138,6 @@ RAMPART_THREADS = 1
 NER_TYPES = frozenset({"PERSON", "LOCATION", "NRP"})
 _WORDS = re.compile(r"\S+")
 _LETTER_WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-#: the words before a make in a dealership's name are English words at least this common
-#: (Zipf): "Crown" 4.6, "Gateway" 3.8, "Pinnacle" 3.5
-DEALERSHIP_WORD_ZIPF = 3.0
 #: a word the re-casing capitalised as rare: a finding of the re-cased pass needs one ("THE
 #: WIPER BLADES" re-cased is "the wiper blades", which NER may still call a place)
 _RECASED_RARE = regex.compile(r"\b\p{Lu}\p{Ll}")
@@ -276,6 +274,17 @@ def build_analyzer(
     )
 
 
+_VEHICLE_ONLY = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+
+
+def _make_named_person(words: Sequence[str]) -> bool:
+    """A make that is a Census first name, then Census names that are no vehicle words: a
+    person spaCy took for a company ("Kia Turner", "Mercedes Díaz Ibáñez"); "Mercedes Benz"
+    and "Lincoln Navigator" stay vehicles."""
+    return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[0])) and is_first_name(
+        words[0]) and all(is_any_name(w) and not _VEHICLE_ONLY.fullmatch(w) for w in words[1:])
+
+
 class PiiAnalyzer:
     """Batched analysis of many texts; returns per-text Findings for ENTITY_TYPES only."""
 
@@ -357,8 +366,11 @@ class PiiAnalyzer:
                 == CuedNameRecognizer.NAME)
             if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
                 continue
-            if r.entity_type == "PERSON" and not cued and self._dealership_shaped(text, r):
+            words = _LETTER_WORDS.findall(text, r.start, r.end)
+            if r.entity_type == "PERSON" and dealership_shaped(words):
                 continue
+            if r.entity_type == "ORGANIZATION" and _make_named_person(words):
+                r.entity_type = "PERSON"  # "Mercedes Díaz Ibáñez", "Kia Turner"
             if r.entity_type == "ORGANIZATION" and (
                     not organisation_shaped(text[r.start:r.end])
                     or self._names_a_make(text, r)
@@ -370,15 +382,6 @@ class PiiAnalyzer:
                 self._trim_vehicle_words(text, r)
             kept.append(r)
         return kept
-
-    def _dealership_shaped(self, text: str, r: RecognizerResult) -> bool:
-        """A "name" that is English words and a make ("Crown Kia", "Gateway Lincoln",
-        "Pinnacle Nissan"): a dealership. A first name before the make keeps it a person
-        ("Shawn Ford"), as does a rare word ("Oluwaseun Ford")."""
-        words = _LETTER_WORDS.findall(text, r.start, r.end)
-        return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[-1])) and all(
-            zipf_frequency(w.lower(), "en") >= DEALERSHIP_WORD_ZIPF and not is_first_name(w)
-            for w in words[:-1])
 
     def _names_a_make(self, text: str, r: RecognizerResult) -> bool:
         """An organisation with a vehicle word in its name: a make or a dealership ("Crown

@@ -29,7 +29,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from processors.pii.recognizers import vehicle_allow_list
+from processors.pii.gazetteer import is_first_name
+from processors.pii.recognizers import MAKE_WORD, vehicle_allow_list
 
 #: Words at or above this Zipf frequency (about once per 25,000 words) stay lower case when
 #: re-casing; rarer words are capitalised so NER may consider them names.
@@ -66,6 +67,21 @@ def is_common(word: str, threshold: float = RARE_ZIPF) -> bool:
     """An English stop word, or an English word at or above `threshold` (Zipf)."""
     low = word.lower()
     return low in STOP_WORDS or zipf_frequency(low, "en") >= threshold
+
+
+#: the words before a make in a dealership's name are English words at least this common
+#: (Zipf): "Crown" 4.6, "Gateway" 3.8, "Pinnacle" 3.5
+DEALERSHIP_WORD_ZIPF = 3.0
+
+
+def dealership_shaped(words: Sequence[str]) -> bool:
+    """English words and a make ("Crown Kia", "Gateway Lincoln", "Pinnacle Nissan"): a
+    dealership. A Census first name before the make keeps it a person ("Shawn Ford"), as does
+    a rare word ("Oluwaseun Ford", "Soo-ah Lincoln")."""
+    # a hyphenated word is a name ("Soo-ah", "Ha-eun"; wordfreq scores "soo-ah" 3.7)
+    return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[-1])) and all(
+        w.isalpha() and zipf_frequency(w.lower(), "en") >= DEALERSHIP_WORD_ZIPF
+        and not is_first_name(w) for w in words[:-1])
 
 
 def _recase(word: str) -> str:
@@ -399,7 +415,8 @@ class CuedNameRecognizer(PersonRecognizer):
                     continue
                 if all(w.casefold() in STOP_WORDS for w in words):
                     continue
-                if len(words) > 1 and any(_VEHICLE.fullmatch(w) for w in words):
+                if len(words) > 1 and (dealership_shaped(words) or all(
+                        _VEHICLE.fullmatch(w) for w in words)):
                     continue  # a dealership signs off ("Best regards, Crown Honda")
                 if pattern is _FIELD and NOT_A_NAME_FIELD.search(text, 0, m.start(1)):
                     continue

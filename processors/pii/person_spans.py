@@ -20,23 +20,19 @@ copy) a word is ordinary at a lower frequency (`CASELESS_ENGLISH_ZIPF`,
 two adjacent letters of a common English word swapped ("nubmer", "Cusotmer") is a typo, not
 a name (`typo_of_common`), and a field label ("VIN", "SSN", "DOB") is no name.
 
-Census names: the 1990 US Census first-name and surname lists shipped in the PyPI package
-`names` (MIT), read once per process; a name held by fewer than `CENSUS_MIN_PERCENT` of
-people is left out ("Un", "Bonjour" are on the lists).
+Census names and places: processors/pii/gazetteer.py.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 
 from presidio_analyzer import RecognizerResult
 from wordfreq import zipf_frequency
 
-from processors.pii.gazetteer import known_places
+from processors.pii.gazetteer import is_any_name, is_first_name, known_places
 from processors.pii.names import is_common, line_case
 from processors.pii.recognizers import FIELD_LABELS
 
@@ -47,7 +43,6 @@ from processors.pii.recognizers import FIELD_LABELS
 ENGLISH_COMMON_ZIPF = 5.0
 FOREIGN_COMMON_ZIPF = 5.6
 FOREIGN_LANGUAGES = ("fr", "es", "de", "pt", "it")
-CENSUS_MIN_PERCENT = 0.002
 #: on a caseless line (module doc): English / foreign Zipf frequency of an ordinary word.
 #: Measured on Faker's name lists of 24 locales (names the Census does not list): 1.8% of
 #: those name words reach 3.3 in English, 1-3% reach 5.0 in their own language.
@@ -70,26 +65,6 @@ _TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
 
 
 @cache
-def census_names() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, surnames) of the US Census lists in the `names` package, casefolded."""
-    import names
-
-    root = Path(names.__file__).parent
-
-    def read(*files: str) -> frozenset[str]:
-        out: set[str] = set()
-        for f in files:
-            with (root / f).open() as fh:
-                for line in fh:
-                    parts = line.split()
-                    if len(parts) >= 2 and float(parts[1]) >= CENSUS_MIN_PERCENT:
-                        out.add(parts[0].casefold())
-        return frozenset(out)
-
-    return read("dist.male.first", "dist.female.first"), read("dist.all.last")
-
-
-@cache
 def common_word(word: str) -> bool:
     """An English stop word, or common in one of LANGUAGES (module doc)."""
     low = word.casefold().rstrip(".")
@@ -103,12 +78,12 @@ def typo_of_common(word: str) -> bool:
     ("nubmer", "Cusotmer", "plesae"), the swapped word no Census name ("Luara" is "laura")."""
     low = word.casefold()
     if len(low) < TYPO_MIN_LETTERS or not low.isalpha() or (
-            zipf_frequency(low, "en") >= TYPO_MAX_ZIPF or _is_any_name(low)):
+            zipf_frequency(low, "en") >= TYPO_MAX_ZIPF or is_any_name(low)):
         return False
     for i in range(len(low) - 1):
         if low[i] != low[i + 1]:
             swapped = low[:i] + low[i + 1] + low[i] + low[i + 2:]
-            if zipf_frequency(swapped, "en") >= TYPO_OF_ZIPF and not _is_any_name(swapped):
+            if zipf_frequency(swapped, "en") >= TYPO_OF_ZIPF and not is_any_name(swapped):
                 return True
     return False
 
@@ -140,29 +115,13 @@ def ordinary_word(word: str, case_says_nothing: bool) -> bool:
         typo_of_common(word) or caseless_common(word))
 
 
-def _plain(word: str) -> str:
-    """Casefolded, without accents or a trailing full stop ("María" -> "maria")."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold().rstrip("."))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def is_first_name(word: str) -> bool:
-    """A US Census first name (accents and case aside)."""
-    return _plain(word) in census_names()[0]
-
-
-def _is_any_name(word: str) -> bool:
-    """A Census first name or surname, or a hyphenated one with such a part."""
-    first, last = census_names()
-    return any(p in first or p in last for p in (_plain(word), *_plain(word).split("-")))
-
-
 def caseless_line(text: str, at: int) -> bool:
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
     return line_case(text[start:end if end >= 0 else len(text)]) is not None
 
 
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:[.!?]\s+|\n[ \t]*)$")
 #: a question's first word that is a verb, not a name ("Will Robert be around Thu?")
 _QUESTION_VERBS = frozenset({"will", "can", "could", "would", "should", "did", "does", "shall"})
@@ -172,9 +131,15 @@ _IMPERATIVE_OBJECT = re.compile(r"[ \t]+(?:the|a|an|my|me|his|her|their|your|thi
                                 re.IGNORECASE)
 
 
+#: a full stop that ends an abbreviation, not a sentence ("Mrs. Porsche", "J. Ford")
+_ABBREVIATION_DOT = re.compile(r"(?:\b(?:mr|mrs|ms|mx|dr|prof|st|sr|jr|rev|capt|sgt)|\b\w)\.\s+$",
+                               re.IGNORECASE)
+
+
 def _sentence_start(text: str, at: int) -> bool:
+    before = text[max(0, at - 8):at]
     return not text[:at].strip() or (
-        _SENTENCE_START.search(text[max(0, at - 8):at]) is not None)
+        _SENTENCE_START.search(before) is not None and _ABBREVIATION_DOT.search(before) is None)
 
 
 def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: bool,
@@ -182,7 +147,7 @@ def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: 
     """Whether word `m` of a PERSON span is no part of the name, `where` it stands in the
     span ("start", "end" or "single", the last word left). `caseless`: its line is one case;
     `cased`: the span has capitals; `caps`: the span is ALL CAPS."""
-    word = m.group()
+    word = _POSSESSIVE.sub("", m.group())  # "driver's" is looked up as "driver"
     low = word.casefold().rstrip(".")
     if where != "end" and len(low) == 1:
         return False  # an initial ("g balogun")
@@ -195,7 +160,7 @@ def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: 
     # a lower-case word in a span that has capitals is no name, Census or not ("Jake price")
     lower_in_cased = cased and word[:1].islower() and len(word) > 1
     census_first = not lower_in_cased and is_first_name(word)
-    census_any = not lower_in_cased and _is_any_name(word)
+    census_any = not lower_in_cased and is_any_name(word)
     first = where != "end" and _sentence_start(text, m.start())
     if first and (low in _QUESTION_VERBS and "?" in text[m.end():m.end() + 80].split(".")[0]
                   or where == "single" and zipf_frequency(low, "en") >= 4.0

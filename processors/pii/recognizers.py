@@ -73,11 +73,13 @@ STREET_SUFFIXES: tuple[str, ...] = (
     "Run", "Square", "Sq", "Street", "St", "Terrace", "Ter", "Trace", "Trce", "Trail", "Trl",
     "Turnpike", "Tpke", "Valley", "Vly", "View", "Vw", "Village", "Vlg", "Way", "Walk",
     "Park", "Springs", "Spgs", "Station", "Sta", "Estates", "Ests", "Harbor", "Hbr",
+    # British thoroughfare types
+    "Mews", "Rise", "Parade", "Wynd", "Esplanade", "Embankment",
 )  # fmt: skip
 
 _SUFFIX = "(?:" + "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True)) + r")\.?"
 _DIRECTIONAL = r"(?:(?:N|S|E|W|NE|NW|SE|SW)\.?|North|South|East|West)"
-_UNIT = r"(?:,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|Fl|Floor|Rm|Room)\.?[ \t]*#?[ \t]*|[ \t]*#[ \t]*)[A-Z0-9][A-Z0-9-]{0,5}\b"  # noqa: E501
+_UNIT = r"(?:,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|Fl|Floor|Rm|Room)\.?[ \t]*#?[ \t]*|,?[ \t]*#[ \t]*)[A-Z0-9][A-Z0-9-]{0,5}\b"  # noqa: E501
 _NUMBER = r"\b[1-9][0-9]{0,5}[A-Z]?"
 _SP = r"[ \t]+"  # addresses never continue across a line break
 
@@ -94,6 +96,14 @@ def _street(word: str) -> str:
     )
 
 
+US_STATES: tuple[str, ...] = (
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
+    "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
+    "VA", "WA", "WV", "WI", "WY", "DC", "PR",
+)  # fmt: skip
+
+
 class StreetAddressRecognizer(ClassPatterns):
     """US street lines: number, optional directional, 1-4 name words, USPS suffix, unit."""
 
@@ -102,6 +112,15 @@ class StreetAddressRecognizer(ClassPatterns):
         Pattern("Street address (capitalised)", _street(r"(?-i:[A-Z0-9][A-Za-z0-9'.-]*)"), 0.6),
         # Any case ("i'm at 12 elm st") — only with context such as "address" or "live".
         Pattern("Street address (any case)", _street(r"[A-Za-z0-9][A-Za-z0-9'.-]*"), 0.25),
+        # Any case, as a whole address: a place and a state + ZIP or a UK / Canadian postcode
+        # follow ("24770 prairie view st, lakewood, co 89345-0953", "151 baker lane, cardiff
+        # m2 9qq")
+        Pattern("Street address (any case) with place and postcode",
+                _street(r"[A-Za-z0-9][A-Za-z0-9'.-]*")
+                + r",?[ \t]+[A-Za-z][A-Za-z'.-]*(?:[ \t]+[A-Za-z][A-Za-z'.-]*){0,2},?[ \t]+"
+                rf"(?:(?:{'|'.join(US_STATES)})[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?"
+                r"|[A-Za-z]{1,2}[0-9][0-9A-Za-z]?[ \t]?[0-9][A-Za-z]{2}"
+                r"|[A-Za-z][0-9][A-Za-z][ \t]?[0-9][A-Za-z][0-9])\b", 0.6),
     ]
     CONTEXT = [
         "address", "live", "street", "home", "mail", "ship", "deliver", "pick", "drop",
@@ -119,18 +138,12 @@ class StreetAddressRecognizer(ClassPatterns):
         if any(w.upper() in FIELD_LABELS for w in words):
             return True
         makes = sum(bool(MAKE_WORD.fullmatch(w)) for w in words)
-        models = sum(bool(_VEHICLE_WORD.fullmatch(w)) for w in words) - makes
+        models = sum(bool(VEHICLE_WORD.fullmatch(w)) for w in words) - makes
         return makes >= 1 and models >= 1
 
 
 # --- state + ZIP -----------------------------------------------------------------------------
 
-US_STATES: tuple[str, ...] = (
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
-    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
-    "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
-    "VA", "WA", "WV", "WI", "WY", "DC", "PR",
-)  # fmt: skip
 US_STATE_NAMES: tuple[str, ...] = (
     "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut",
     "Delaware", "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa",
@@ -166,7 +179,10 @@ _DL_CUE = (
     r"(?:driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|licen[cs]e|lic\.?|DL|D\.L\.)"
     r"(?:\s*(?:#|no\.?|num(?:ber)?|id))?(?:\s+(?:is|was))?\s*[:#]?\s*"
 )
-_DL_NUMBER = r"(?=[A-Z0-9-]*[0-9])[A-Z0-9]{1,3}(?:-?[0-9]{1,4}){1,5}|[A-Z]?[0-9]{6,14}"
+#: dashed groups (FL, IL, CO), space-separated groups of three ("589 047 592" NY, "D 563 429
+#: 760 606" MI), WA's "WDL" + 9 characters, a letter and digits
+_DL_NUMBER = (r"(?:[A-Z][ ]?)?[0-9]{3}(?:[ ][0-9]{3}){2,3}(?![0-9])|WDL[A-Z0-9]{9}"
+              r"|(?=[A-Z0-9-]*[0-9])[A-Z0-9]{1,3}(?:-?[0-9]{1,4}){1,5}|[A-Z]?[0-9]{6,14}")
 
 
 class DriverLicenseRecognizer(ClassPatterns):
@@ -193,7 +209,7 @@ _MONTH = (
     r"|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
 _DATE = (
-    r"(?:[01]?[0-9][/.-][0-3]?[0-9][/.-](?:19|20)?[0-9]{2}"  # 03/14/1985, 3-14-85
+    r"(?:[0-3]?[0-9][/.-][0-3]?[0-9][/.-](?:19|20)?[0-9]{2}"  # 03/14/1985, 3-14-85, 14.03.1985
     r"|(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]"  # 1985-03-14
     rf"|{_MONTH}\s+[0-3]?[0-9](?:st|nd|rd|th)?,?\s+(?:19|20)[0-9]{{2}}"  # March 14, 1985
     rf"|[0-3]?[0-9](?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)[0-9]{{2}})"  # 14 March 1985
@@ -313,9 +329,9 @@ VEHICLE_MODELS: tuple[str, ...] = (
 )  # fmt: skip
 #: "VIN", "Model" and trim designations, from makers' line-ups (not from any test corpus)
 VEHICLE_WORDS: tuple[str, ...] = (
-    "VIN", "Model", "Hybrid", "Limited", "Sport", "Touring", "LX", "EX", "EX-L", "SE", "SEL",
-    "LE", "XLE", "XSE", "SR", "SR5", "SV", "SL", "XLT", "LT", "LTZ", "LS", "SLT", "RST", "Z71",
-    "ZR2", "Rubicon", "Sahara", "Laramie", "Lariat", "Tradesman", "Trailhawk", "Overland",
+    "VIN", "Model", "Benz", "Hybrid", "Limited", "Sport", "Touring", "LX", "EX", "EX-L", "SE",
+    "SEL", "LE", "XLE", "XSE", "SR", "SR5", "SV", "SL", "XLT", "LT", "LTZ", "LS", "SLT", "RST",
+    "Z71", "ZR2", "Rubicon", "Sahara", "Laramie", "Lariat", "Tradesman", "Trailhawk", "Overland",
     "TrailSport", "Wilderness", "TRD", "GT", "EV", "AWD", "4WD", "FWD", "RWD", "xDrive",
     "Quattro", "4MATIC", "Plaid", "Performance", "Long Range", "Premium", "Platinum", "Turbo",
     "Raptor", "Tremor", "King Ranch", "High Country", "Nismo", "PRO-4X", "R-Line", "N Line",
@@ -336,7 +352,7 @@ def vehicle_allow_list() -> list[str]:
     return [rf"^(?:(?:{alternatives}|(?:19|20)[0-9]{{2}})(?:\s+|$))+$"]
 
 
-_VEHICLE_WORD = _vehicle_word((*VEHICLE_MAKES, *VEHICLE_MODELS))
+VEHICLE_WORD = _vehicle_word((*VEHICLE_MAKES, *VEHICLE_MODELS))
 MAKE_WORD = _vehicle_word(VEHICLE_MAKES)
 
 

@@ -80,3 +80,40 @@ def test_an_address_block_stops_at_ordinary_words(pii_analyzer: PiiAnalyzer, tex
     spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
              if f.entity_type == "STREET_ADDRESS"]
     assert not any("RO" in s or "via" in s for s in spans), spans
+
+
+@pytest.mark.parametrize(("text", "block"), [
+    # lower case, with a place and a state + ZIP or a UK postcode: the shape is the evidence
+    ("title work: owner sanjay kaur, 24770 prairie view st, lakewood, co 89345-0953, vin "
+     "3vw8pc4k1sa100444.", "24770 prairie view st, lakewood, co 89345-0953"),
+    ("shipping the odyssey to seán o'neil, flat 6, 151 baker lane, cardiff m2 9qq. contact "
+     "me", "flat 6, 151 baker lane, cardiff m2 9qq"),
+    # a unit after a comma ("#40"), British "Mews" and postcode
+    ("this is yuki, i live at 23938 fox hollow st., #40 -- do you guys",
+     "23938 fox hollow st., #40"),
+    ("please update my mailing address to 7 Mill Mews, London EH17 2DE for the registration",
+     "7 Mill Mews, London EH17 2DE"),
+    # a Spanish floor and door, a Mexican colonia, a lower-case Polish place after its postcode
+    ("address Calle Gran Vía 138, 1º A, 21062 Madrid. Needs a 2010 Outback",
+     "Calle Gran Vía 138, 1º A, 21062 Madrid"),
+    ("address to Av. Insurgentes Sur 301, Col. Roma Norte, 58092 Puebla for the registration",
+     "Av. Insurgentes Sur 301, Col. Roma Norte, 58092 Puebla"),
+    ("title work: owner mark, ul. świętokrzyska 175/50, 66-128 gdańsk, vin jn1rmeh",
+     "ul. świętokrzyska 175/50, 66-128 gdańsk"),
+    # lower-case French street types, "ter" after the number
+    ("Title work: owner Mei-Ling Wang, 36 boulevard Jean-Jaurès, 94801 Nantes, VIN 1FM8",
+     "36 boulevard Jean-Jaurès, 94801 Nantes"),
+    ("update my mailing address to 81 ter avenue de la République, 09892 Paris for the",
+     "81 ter avenue de la République, 09892 Paris"),
+])
+def test_addresses_in_any_case_and_form(pii_analyzer: PiiAnalyzer, text: str,
+                                        block: str) -> None:
+    assert removed(pii_analyzer, text, block), [
+        text[f.start:f.end] for f in pii_analyzer.analyze_one(text)]
+
+
+def test_a_postcode_does_not_take_a_quantity_as_its_place(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Ship it to 12 Oak St, 45000 miles on it already"
+    spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
+             if f.entity_type == "STREET_ADDRESS"]
+    assert not any("miles" in s for s in spans), spans

@@ -181,3 +181,22 @@ def test_a_person_whose_surname_is_a_make_is_a_person(pii_analyzer: PiiAnalyzer,
 def test_trims_are_not_names(pii_analyzer: PiiAnalyzer, text: str) -> None:
     found = person_words(pii_analyzer, text)
     assert not any(t in p.upper() for p in found for t in ("ALTIMA", "RUBICON", "XLT")), found
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # an honorific's full stop does not start a sentence
+    ("Mrs. Porsche asked if we can match $321/mo on the Porsche Macan.", "Porsche"),
+    # a make that is a first name, then surnames: spaCy calls it a company
+    ("Recall letter returned undeliverable: Mercedes Díaz Ibáñez, 228 N 5th Ct, Auburn",
+     "Mercedes Díaz Ibáñez"),
+    ("Roadside call: Kia Turner broke down in the '11 Model Y.", "Kia Turner"),
+    # a hyphenated given name and a make for a surname, introducing themselves
+    ("Soo-ah Lincoln here (no relation to the car company, lol). My Lincoln Corsair needs",
+     "Soo-ah Lincoln"),
+])
+def test_names_made_of_car_words(pii_analyzer: PiiAnalyzer, text: str, name: str) -> None:
+    assert name in person_words(pii_analyzer, text)
+
+
+def test_a_make_and_a_vehicle_word_stay_a_vehicle(pii_analyzer: PiiAnalyzer) -> None:
+    assert person_words(pii_analyzer, "We love the Mercedes Benz and the Lincoln Navigator.") == []

@@ -79,6 +79,10 @@ def test_state_zip_needs_a_state() -> None:
         ("DL# 12345678", "12345678"),
         ("Driver license number: 123456789", "123456789"),
         ("lic no. W123-456-78-901-0", "W123-456-78-901-0"),
+        # WA's WDL format, NY and MI in space-separated groups
+        ("driver's license WDLCMEPZS65Y, state WA", "WDLCMEPZS65Y"),
+        ("driver's license 589 047 592, state ny", "589 047 592"),
+        ("driver's license d 563 429 760 606, state mi", "d 563 429 760 606"),
     ],
 )
 def test_driver_license_with_cue(text: str, expected: str) -> None:
@@ -92,6 +96,9 @@ def test_driver_license_with_cue(text: str, expected: str) -> None:
         ("date of birth is March 14, 1985.", "March 14, 1985"),
         ("I was born on 1985-03-14", "1985-03-14"),
         ("birthday 3/14/85, thanks", "3/14/85"),
+        # day first, European style
+        ("Date of birth: 21.07.1942\nSSN: 186 94 6388", "21.07.1942"),
+        ("cust ramón dob 22.06.1963 came in", "22.06.1963"),
     ],
 )
 def test_date_of_birth_with_cue(text: str, expected: str) -> None:
