@@ -40,6 +40,7 @@ from presidio_analyzer.nlp_engine import NlpEngine, NlpEngineProvider
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from spacy.language import Language
 from spacy.tokens import Doc
+from wordfreq import zipf_frequency
 
 from processors.pii.addresses import (
     CountryRecognizer,
@@ -274,15 +275,19 @@ def build_analyzer(
     )
 
 
+#: a word rarer than this (Zipf) after a make that is a first name may be a surname ("Obi")
+RARE_SURNAME_ZIPF = 3.0
 _VEHICLE_ONLY = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
 
 
 def _make_named_person(words: Sequence[str]) -> bool:
-    """A make that is a Census first name, then Census names that are no vehicle words: a
-    person spaCy took for a company ("Kia Turner", "Mercedes Díaz Ibáñez"); "Mercedes Benz"
-    and "Lincoln Navigator" stay vehicles."""
+    """A make that is a Census first name, then Census names or rare words that are no
+    vehicle words: a person spaCy took for a company ("Kia Turner", "Kia Obi", "Mercedes Díaz
+    Ibáñez"); "Mercedes Benz" and "Lincoln Navigator" stay vehicles, "Kia Motors" a company."""
     return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[0])) and is_first_name(
-        words[0]) and all(is_any_name(w) and not _VEHICLE_ONLY.fullmatch(w) for w in words[1:])
+        words[0]) and all(
+            (is_any_name(w) or zipf_frequency(w.lower(), "en") < RARE_SURNAME_ZIPF)
+            and not _VEHICLE_ONLY.fullmatch(w) for w in words[1:])
 
 
 class PiiAnalyzer:

@@ -121,6 +121,7 @@ def caseless_line(text: str, at: int) -> bool:
     return line_case(text[start:end if end >= 0 else len(text)]) is not None
 
 
+_AFTER_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|mx|miss)\.?[ \t]+$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:[.!?]\s+|\n[ \t]*)$")
 #: a question's first word that is a verb, not a name ("Will Robert be around Thu?")
@@ -151,6 +152,8 @@ def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: 
     low = word.casefold().rstrip(".")
     if where != "end" and len(low) == 1:
         return False  # an initial ("g balogun")
+    if where != "end" and _AFTER_HONORIFIC.search(text, max(0, m.start() - 6), m.start()):
+        return False  # "Mrs. Porsche", "MR PRICE": the honorific says it is a name
     if where != "end" and _ELIDED.match(word):
         return True  # French elision in lower case ("m'appelle"); a name is "D'Angelo"
     if low in ROLE_WORDS or (where == "start" and low in HONORIFICS):

@@ -87,6 +87,9 @@ def test_verbs_and_typos_leave_the_name(text: str, span: str, name: str) -> None
     ("hi, my name is smith", "smith"),
     # a name that starts a question is no verb
     ("Will Smith called about the Tahoe.", "Will Smith"),
+    # after an honorific, a word is a name whatever else it is
+    ("MRS. PORSCHE ASKED IF WE CAN MATCH $2,027.96", "PORSCHE"),
+    ("PLS HAVE ROBERT CALL MR PRICE BACK ABOUT THE ODYSSEY", "PRICE"),
 ])
 def test_names_that_look_like_words_stay(text: str, span: str) -> None:
     assert cleaned(text, span) == [span]
