@@ -52,6 +52,8 @@ _PREFIX_WORDS = (
 _AFTER_WORDS = ("u.", "utca", "út", "tér", "krt.", "Street", "Road", "Square", "Squares")
 #: a house number, with a flat or letter suffix ("6/31", "88-i", "210-I", "12b")
 _NUM = r"[1-9][0-9]{0,4}(?:/[0-9]{1,4}|-?[A-Za-z])?(?![\w-])"
+#: words after a number that make it an amount, not a postcode
+_AMOUNT_WORDS = "down|payment|dollars|bucks|cash|off|per|each|total|deposit|usd|mo|month"
 _NOT_AFTER_NUMBER = (
     "January|February|March|April|May|June|July|August|September|October|November|"
     "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Monday|Tuesday|Wednesday|"
@@ -186,8 +188,10 @@ def _continuation() -> re.Pattern[str]:
               rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{any_postcode}"
               rf"|{any_place},?[ \t]+{any_region}[ \t]+{any_postcode}"
               rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode}"
-              # a postcode and a place in lower case ("66-128 gdańsk"), not a quantity
-              rf"|{postcode}[ \t]+(?!(?i:{_NOT_AFTER_NUMBER})\b){any_place})(?![\w-])")
+              # a Polish or 5-digit postcode and a place in lower case ("66-128 gdańsk"), not a
+              # quantity ("2500 down payment", "45000 miles")
+              rf"|(?:[0-9]{{2}}-[0-9]{{3}}|[0-9]{{5}})[ \t]+(?!(?i:{_NOT_AFTER_NUMBER}|"
+              rf"{_AMOUNT_WORDS})\b){any_place})(?![\w-])")
     # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
     weak = (rf"(?:{unit}[ \t]+{place}|{place}(?:,?[ \t]+{region})?|,?[ \t]*{region}|{postcode}"
             rf"|nan)(?=[ \t]*(?:,|\n|$|[.?!](?:\s|$)))")

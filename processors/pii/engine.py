@@ -275,8 +275,9 @@ def build_analyzer(
     )
 
 
-#: a word rarer than this (Zipf) after a make that is a first name may be a surname ("Obi")
-RARE_SURNAME_ZIPF = 3.0
+#: a word rarer than this (Zipf) after a make that is a first name may be a surname ("Obi"
+#: 3.35); "Motors" (4.0) makes a company
+RARE_SURNAME_ZIPF = 3.5
 _VEHICLE_ONLY = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
 
 
@@ -372,7 +373,7 @@ class PiiAnalyzer:
             if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
                 continue
             words = _LETTER_WORDS.findall(text, r.start, r.end)
-            if r.entity_type == "PERSON" and dealership_shaped(words):
+            if r.entity_type == "PERSON" and not cued and dealership_shaped(words):
                 continue
             if r.entity_type == "ORGANIZATION" and _make_named_person(words):
                 r.entity_type = "PERSON"  # "Mercedes Díaz Ibáñez", "Kia Turner"

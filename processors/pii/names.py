@@ -29,7 +29,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
-from processors.pii.gazetteer import is_first_name
+from processors.pii.gazetteer import is_any_name
 from processors.pii.recognizers import MAKE_WORD, vehicle_allow_list
 
 #: Words at or above this Zipf frequency (about once per 25,000 words) stay lower case when
@@ -70,18 +70,19 @@ def is_common(word: str, threshold: float = RARE_ZIPF) -> bool:
 
 
 #: the words before a make in a dealership's name are English words at least this common
-#: (Zipf): "Crown" 4.6, "Gateway" 3.8, "Pinnacle" 3.5
-DEALERSHIP_WORD_ZIPF = 3.0
+#: (Zipf): "Crown" 4.6, "Gateway" 3.8, "Prestige" 3.75; given names below it stay people
+#: ("Raj" 3.55, "Ming" 3.54, "Ravi" 3.3), as do "Pinnacle" 3.45 and "Parkway" 3.35
+DEALERSHIP_WORD_ZIPF = 3.7
 
 
 def dealership_shaped(words: Sequence[str]) -> bool:
     """English words and a make ("Crown Kia", "Gateway Lincoln", "Pinnacle Nissan"): a
-    dealership. A Census first name before the make keeps it a person ("Shawn Ford"), as does
-    a rare word ("Oluwaseun Ford", "Soo-ah Lincoln")."""
+    dealership. A Census name before the make keeps it a person ("Shawn Ford", "Chen Ford"),
+    as does a rarer word ("Oluwaseun Ford", "Raj Dodge", "Soo-ah Lincoln")."""
     # a hyphenated word is a name ("Soo-ah", "Ha-eun"; wordfreq scores "soo-ah" 3.7)
     return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[-1])) and all(
         w.isalpha() and zipf_frequency(w.lower(), "en") >= DEALERSHIP_WORD_ZIPF
-        and not is_first_name(w) for w in words[:-1])
+        and not is_any_name(w) for w in words[:-1])
 
 
 def _recase(word: str) -> str:

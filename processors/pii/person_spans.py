@@ -12,7 +12,7 @@ and record numbers as people ("Bonjour je", "R.O. 67902"). `clean_people`:
   names, "Sarah Happy" loses "Happy", "Jennifer Black Je cherche un" its French;
 - trims a trailing 2-4 letter ALL-CAPS word from a span that is not ALL-CAPS ("DL");
 - drops a single remaining word that is such a common word and no census first name
-  ("Quiero", "Bonjour").
+  ("Quiero", "Bonjour"), or keeps it as a LOCATION when GeoNames knows it as a place.
 
 On a line whose case says nothing (all lower case or ALL CAPS, where spaCy ran on a re-cased
 copy) a word is ordinary at a lower frequency (`CASELESS_ENGLISH_ZIPF`,
@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 
 from presidio_analyzer import RecognizerResult
 from wordfreq import zipf_frequency
 
 from processors.pii.gazetteer import is_any_name, is_first_name, known_places
 from processors.pii.names import is_common, line_case
-from processors.pii.recognizers import FIELD_LABELS
+from processors.pii.recognizers import FIELD_LABELS, VEHICLE_WORD
 
 #: a word at or above this Zipf frequency in English, or FOREIGN_COMMON_ZIPF in one of
 #: FOREIGN_LANGUAGES, is a common word. Names are frequent words in their own language
@@ -44,9 +44,10 @@ ENGLISH_COMMON_ZIPF = 5.0
 FOREIGN_COMMON_ZIPF = 5.6
 FOREIGN_LANGUAGES = ("fr", "es", "de", "pt", "it")
 #: on a caseless line (module doc): English / foreign Zipf frequency of an ordinary word.
-#: Measured on Faker's name lists of 24 locales (names the Census does not list): 1.8% of
-#: those name words reach 3.3 in English, 1-3% reach 5.0 in their own language.
-CASELESS_ENGLISH_ZIPF = 3.3
+#: Measured on Faker's name lists of 24 locales (names the Census does not list): 0.6% of
+#: those name words reach 4.0 in English (3.3 took "kumar", "gupta", "jensen"), 1-3% reach
+#: 5.0 in their own language.
+CASELESS_ENGLISH_ZIPF = 4.0
 CASELESS_FOREIGN_ZIPF = 5.0
 #: shorter words are often names at these frequencies ("xu" 3.3, "raj" 3.6, "obi" 3.4)
 CASELESS_MIN_LETTERS = 4
@@ -54,6 +55,8 @@ CASELESS_MIN_LETTERS = 4
 #: word of TYPO_OF_ZIPF+ with two adjacent letters swapped. On Faker's name lists 0.2% of
 #: name words are such a swap, fewer once Census names are exempt.
 TYPO_MIN_LETTERS = 5
+#: words remembered by each cached lookup (bounded: a worker runs for months)
+CACHE_WORDS = 65536
 TYPO_MAX_ZIPF = 2.5
 TYPO_OF_ZIPF = 4.0
 ROLE_WORDS = frozenset({"cust", "customer", "agent", "owner", "buyer", "co-buyer", "client",
@@ -64,7 +67,7 @@ _ELIDED = re.compile(r"(?:[cdjlmnst]|qu)['’]\w")
 _TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
 
 
-@cache
+@lru_cache(maxsize=CACHE_WORDS)
 def common_word(word: str) -> bool:
     """An English stop word, or common in one of LANGUAGES (module doc)."""
     low = word.casefold().rstrip(".")
@@ -72,7 +75,7 @@ def common_word(word: str) -> bool:
         zipf_frequency(low, lang) >= FOREIGN_COMMON_ZIPF for lang in FOREIGN_LANGUAGES)
 
 
-@cache
+@lru_cache(maxsize=CACHE_WORDS)
 def typo_of_common(word: str) -> bool:
     """A rare word that is a common English word with two adjacent letters swapped
     ("nubmer", "Cusotmer", "plesae"), the swapped word no Census name ("Luara" is "laura")."""
@@ -88,7 +91,7 @@ def typo_of_common(word: str) -> bool:
     return False
 
 
-@cache
+@lru_cache(maxsize=CACHE_WORDS)
 def caseless_common(word: str) -> bool:
     """Common at the caseless thresholds: a word of CASELESS_MIN_LETTERS+ letters, no
     hyphen or apostrophe ("o'brien", "thompson-miller" are names; wordfreq scores the
@@ -121,15 +124,17 @@ def caseless_line(text: str, at: int) -> bool:
     return line_case(text[start:end if end >= 0 else len(text)]) is not None
 
 
-_AFTER_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|mx|miss)\.?[ \t]+$", re.IGNORECASE)
+_AFTER_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|mx|miss|dr|prof)\.?[ \t]+$", re.IGNORECASE)
+#: the first mark that ends a clause: a question verb asks only if it is "?"
+_CLAUSE_END = re.compile(r"[.,;!?]")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:[.!?]\s+|\n[ \t]*)$")
 #: a question's first word that is a verb, not a name ("Will Robert be around Thu?")
 _QUESTION_VERBS = frozenset({"will", "can", "could", "would", "should", "did", "does", "shall"})
-#: a sentence's first word followed by one of these is a verb ("Mark the 2013 Jetta as sold",
-#: "Bill the wheel bearing to warranty")
-_IMPERATIVE_OBJECT = re.compile(r"[ \t]+(?:the|a|an|my|me|his|her|their|your|this|that|it)\b",
-                                re.IGNORECASE)
+#: a sentence's first word followed by an article and a year, a number or a vehicle is a verb
+#: ("Mark the 2013 Jetta as sold"); "Frank the customer", "Rose my wife" stay names
+_IMPERATIVE_OBJECT = re.compile(
+    rf"[ \t]+(?:the|a|an)[ \t]+(?:'?[0-9]|(?:{VEHICLE_WORD.pattern})\b)", re.IGNORECASE)
 
 
 #: a full stop that ends an abbreviation, not a sentence ("Mrs. Porsche", "J. Ford")
@@ -165,7 +170,8 @@ def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: 
     census_first = not lower_in_cased and is_first_name(word)
     census_any = not lower_in_cased and is_any_name(word)
     first = where != "end" and _sentence_start(text, m.start())
-    if first and (low in _QUESTION_VERBS and "?" in text[m.end():m.end() + 80].split(".")[0]
+    clause_end = _CLAUSE_END.search(text, m.end())
+    if first and (low in _QUESTION_VERBS and clause_end is not None and clause_end.group() == "?"
                   or where == "single" and zipf_frequency(low, "en") >= 4.0
                   and _IMPERATIVE_OBJECT.match(text, m.end())):
         return True

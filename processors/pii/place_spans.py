@@ -8,10 +8,10 @@ spaCy's md model tags record numbers ("RO64600", "stk N28884", "R.O."), field la
   with no word of two letters or more;
 - drops a one-word span that is a field label or chat shorthand (person_spans.SHORTHAND);
 - trims a leading "the" ("THE SANTA FE" is then a vehicle, dropped with the vehicle words);
-- on a caseless line, drops a span whose every word is ordinary (common in English, or at
-  the caseless thresholds of person_spans) and none, nor the span, names a country, a US
-  state or a city of 15,000+ people (processors/pii/gazetteer.py): "GERMANY", "cardiff",
-  "NEW YORK" stay places.
+- on a caseless line, drops a one-word span (or one that began with "the") whose every word
+  is ordinary (common in English, or at the caseless thresholds of person_spans) and no
+  country, US state or city of 15,000+ people (processors/pii/gazetteer.py): "DOWN" goes,
+  "GERMANY", "cardiff" and two-word towns ("PARK CITY", "mill valley") stay places.
 
 Invariant: it only drops or narrows LOCATION spans; every other finding passes unchanged.
 """
@@ -38,8 +38,9 @@ _LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)
 
 
 def _label(word: str) -> bool:
+    """A field label or shorthand that is no place GeoNames knows ("ssn"; "Mobile" stays)."""
     low = word.rstrip(".").casefold()
-    return low.upper() in FIELD_LABELS or low in SHORTHAND
+    return (low.upper() in FIELD_LABELS or low in SHORTHAND) and low not in known_places()
 
 
 def clean_places(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
@@ -53,15 +54,16 @@ def clean_places(text: str, results: Sequence[RecognizerResult]) -> list[Recogni
         first = span.split(maxsplit=1)[0] if span.strip() else ""
         if any(c.isdigit() for c in first) or not _TWO_LETTERS.search(span):
             continue
+        trimmed = False
         if (m := _LEADING_THE.match(span)) and m.end() < len(span):
+            trimmed = True
             r.start += m.end()
             span = text[r.start:r.end]
         words = [w.group() for w in _WORD.finditer(span)]
         if len(words) == 1 and _label(words[0]):
             continue
-        places = known_places()
-        if caseless_line(text, r.start) and span.casefold() not in places and all(
-                w.casefold() not in places and (common_word(w) or caseless_common(w))
+        if caseless_line(text, r.start) and (len(words) == 1 or trimmed) and all(
+                w.casefold() not in known_places() and (common_word(w) or caseless_common(w))
                 for w in words):
             continue
         out.append(r)

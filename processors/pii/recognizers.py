@@ -104,6 +104,12 @@ US_STATES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: a word of a place in a lower-case address line; never a word of ordinary prose ("12 oak st
+#: is fine, me 12345")
+_PLACE_WORD = (r"(?!(?:is|are|was|and|or|then|for|to|the|at|in|on|me|ok|hi|fine|but|so|if|"
+               r"it|we|you|he|she|they|please|thanks)\b)[A-Za-z][A-Za-z'.-]*")
+
+
 class StreetAddressRecognizer(ClassPatterns):
     """US street lines: number, optional directional, 1-4 name words, USPS suffix, unit."""
 
@@ -117,7 +123,7 @@ class StreetAddressRecognizer(ClassPatterns):
         # m2 9qq")
         Pattern("Street address (any case) with place and postcode",
                 _street(r"[A-Za-z0-9][A-Za-z0-9'.-]*")
-                + r",?[ \t]+[A-Za-z][A-Za-z'.-]*(?:[ \t]+[A-Za-z][A-Za-z'.-]*){0,2},?[ \t]+"
+                + rf",?[ \t]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,2}},?[ \t]+"
                 rf"(?:(?:{'|'.join(US_STATES)})[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?"
                 r"|[A-Za-z]{1,2}[0-9][0-9A-Za-z]?[ \t]?[0-9][A-Za-z]{2}"
                 r"|[A-Za-z][0-9][A-Za-z][ \t]?[0-9][A-Za-z][0-9])\b", 0.6),
@@ -327,15 +333,16 @@ VEHICLE_MODELS: tuple[str, ...] = (
     "Cullinan", "Denali",
     "1500", "2500", "3500",
 )  # fmt: skip
-#: "VIN", "Model" and trim designations, from makers' line-ups (not from any test corpus)
+#: "VIN", "Model" and trim designations, from makers' line-ups (not from any test corpus);
+#: trims that are places ("Laramie", "Wolfsburg", "Overland", "King Ranch") are left out: a
+#: finding made only of these words is dropped
 VEHICLE_WORDS: tuple[str, ...] = (
     "VIN", "Model", "Benz", "Hybrid", "Limited", "Sport", "Touring", "LX", "EX", "EX-L", "SE",
     "SEL", "LE", "XLE", "XSE", "SR", "SR5", "SV", "SL", "XLT", "LT", "LTZ", "LS", "SLT", "RST",
-    "Z71", "ZR2", "Rubicon", "Sahara", "Laramie", "Lariat", "Tradesman", "Trailhawk", "Overland",
-    "TrailSport", "Wilderness", "TRD", "GT", "EV", "AWD", "4WD", "FWD", "RWD", "xDrive",
-    "Quattro", "4MATIC", "Plaid", "Performance", "Long Range", "Premium", "Platinum", "Turbo",
-    "Raptor", "Tremor", "King Ranch", "High Country", "Nismo", "PRO-4X", "R-Line", "N Line",
-    "Calligraphy", "Wolfsburg", "Type R",
+    "Z71", "ZR2", "Rubicon", "Lariat", "Tradesman", "Trailhawk", "TrailSport", "TRD", "GT",
+    "EV", "AWD", "4WD", "FWD", "RWD", "xDrive", "Quattro", "4MATIC", "Plaid", "Performance",
+    "Long Range", "Premium", "Platinum", "Turbo", "Raptor", "Tremor", "Nismo", "PRO-4X",
+    "R-Line", "N Line", "Calligraphy", "Type R",
 )  # fmt: skip
 
 

@@ -167,6 +167,8 @@ def test_a_dealership_signature_is_not_a_person(pii_analyzer: PiiAnalyzer, text:
 @pytest.mark.parametrize(("text", "name"), [
     ("Shawn Ford dropped off his F-150 for brakes.", "Shawn Ford"),
     ("Please call Oluwaseun Ford about the brakes.", "Oluwaseun Ford"),
+    ("Customer Ravi Ford called about the recall.", "Ravi Ford"),
+    ("Please call Raj Dodge back about his Accord.", "Raj Dodge"),
 ])
 def test_a_person_whose_surname_is_a_make_is_a_person(pii_analyzer: PiiAnalyzer, text: str,
                                                       name: str) -> None:
@@ -200,3 +202,8 @@ def test_names_made_of_car_words(pii_analyzer: PiiAnalyzer, text: str, name: str
 
 def test_a_make_and_a_vehicle_word_stay_a_vehicle(pii_analyzer: PiiAnalyzer) -> None:
     assert person_words(pii_analyzer, "We love the Mercedes Benz and the Lincoln Navigator.") == []
+
+
+def test_a_trim_that_is_a_place_stays_a_place(pii_analyzer: PiiAnalyzer) -> None:
+    text = "Customer lives in Laramie and wants a trade-in quote."
+    assert [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)] == ["Laramie"]

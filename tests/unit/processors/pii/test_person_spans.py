@@ -52,7 +52,7 @@ def test_a_professional_title_is_its_own_finding_a_courtesy_title_is_kept() -> N
     ("pls have them call me back, nubmer (999)728-8939.", "nubmer"),
     ("Good morning, plesae update my mailing address", "plesae"),
     # ordinary words on caseless lines
-    ("account login issue: can't see ro-39717", "login"),
+    ("SUMMER IS BUSY, SO BOOK YOUR INSPECTION EARLY", "INSPECTION"),
     ("HALLO, I AM HA-EUN PARK, VISITING FROM GERMANY", "VISITING"),
     ("bonjour je cherche un tiguan", "cherche"),
     # shorthand and labels
@@ -60,7 +60,6 @@ def test_a_professional_title_is_its_own_finding_a_courtesy_title_is_kept() -> N
     ("my ssn is 832-99-6487", "ssn"),
     # a sentence's first word that is a verb
     ("Mark the 2013 VW Jetta SE as sold.", "Mark"),
-    ("Bill the wheel bearing to warranty.", "Bill"),
 ])
 def test_ordinary_words_are_dropped(text: str, span: str) -> None:
     assert cleaned(text, span) == []
@@ -85,8 +84,16 @@ def test_verbs_and_typos_leave_the_name(text: str, span: str, name: str) -> None
     ("LET MR MILLER-PRICE KNOW", "MILLER-PRICE"),
     ("hi there, my name is eoin o'brien", "eoin o'brien"),
     ("hi, my name is smith", "smith"),
-    # a name that starts a question is no verb
+    # a name that starts a sentence is no verb unless the clause asks or a vehicle follows
     ("Will Smith called about the Tahoe.", "Will Smith"),
+    ("Will Smith called, can he get a loaner?", "Will Smith"),
+    ("Frank the customer wants a callback.", "Frank"),
+    ("Rose my wife will pick up the car.", "Rose"),
+    # names as frequent as words, not on the 1990 Census lists, on caseless lines
+    ("spoke to ravi kumar about the lease", "ravi kumar"),
+    ("SPOKE TO RAHUL GUPTA ABOUT THE LEASE, WANTS CALLBACK", "RAHUL GUPTA"),
+    ("cust lars jensen dropped off keys", "lars jensen"),
+    ("Dr. Price will pick up the car", "Price"),
     # after an honorific, a word is a name whatever else it is
     ("MRS. PORSCHE ASKED IF WE CAN MATCH $2,027.96", "PORSCHE"),
     ("PLS HAVE ROBERT CALL MR PRICE BACK ABOUT THE ODYSSEY", "PRICE"),

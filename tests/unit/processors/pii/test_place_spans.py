@@ -28,6 +28,9 @@ def test_non_places_are_dropped(text: str, span: str) -> None:
     ("shipping to flat 6, 151 baker lane, cardiff m2 9qq.", "cardiff m2"),
     ("Hallo I am Latoya Johnson visiting from Germany", "Germany"),
     ("we ship to new york next week", "new york"),
+    # a label that is also a city; two-word towns of ordinary words on caseless lines
+    ("We live in Mobile now", "Mobile"),
+    ("CUST MOVED TO MILL VALLEY", "MILL VALLEY"),
 ])
 def test_places_stay(text: str, span: str) -> None:
     assert cleaned(text, span) == [span]
