@@ -308,7 +308,7 @@ class PiiAnalyzer:
         self._rampart = next((r for r in self.analyzer.registry.recognizers
                               if isinstance(r, RampartNameRecognizer)), None)
         self._entities = list(ENTITY_TYPES)
-        self._vehicle = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+        self._vehicle = _VEHICLE_ONLY
         self._cue = re.compile(rf"(?:{NAME_CUE})$", re.IGNORECASE | re.MULTILINE)
 
     def analyze(self, texts: Sequence[str]) -> list[list[Finding]]:

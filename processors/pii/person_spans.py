@@ -109,12 +109,17 @@ SHORTHAND = frozenset({"pls", "plz", "thx", "thnx", "ty", "ur", "abt", "appt", "
                        "mgr", "dept", "approx", "qty", "id", "im", "ive", "pu"})
 
 
+def is_label(word: str) -> bool:
+    """A field label ("SSN", "VIN") or chat shorthand ("otd", "appt")."""
+    low = word.rstrip(".").casefold()
+    return low.upper() in FIELD_LABELS or low in SHORTHAND
+
+
 def ordinary_word(word: str, case_says_nothing: bool) -> bool:
     """Beyond `common_word`: a field label or shorthand, or, where the word's case says
     nothing, a typo of a common word or a word common at the caseless thresholds (module
     doc). No name unless the Census lists it (the callers check)."""
-    low = word.rstrip(".").casefold()
-    return low.upper() in FIELD_LABELS or low in SHORTHAND or case_says_nothing and (
+    return is_label(word) or case_says_nothing and (
         typo_of_common(word) or caseless_common(word))
 
 

@@ -6,7 +6,7 @@ spaCy's md model tags record numbers ("RO64600", "stk N28884", "R.O."), field la
 
 - drops a LOCATION span whose first word has a digit ("RO64600"; "cardiff m2" stays) or
   with no word of two letters or more;
-- drops a one-word span that is a field label or chat shorthand (person_spans.SHORTHAND);
+- drops a one-word span that is a field label or chat shorthand (person_spans.is_label);
 - trims a leading "the" ("THE SANTA FE" is then a vehicle, dropped with the vehicle words);
 - on a caseless line, drops a one-word span (or one that began with "the") whose every word
   is ordinary (common in English, or at the caseless thresholds of person_spans) and no
@@ -25,12 +25,11 @@ from presidio_analyzer import RecognizerResult
 
 from processors.pii.gazetteer import known_places
 from processors.pii.person_spans import (
-    SHORTHAND,
     caseless_common,
     caseless_line,
     common_word,
+    is_label,
 )
-from processors.pii.recognizers import FIELD_LABELS
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*")
 _TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
@@ -39,8 +38,7 @@ _LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)
 
 def _label(word: str) -> bool:
     """A field label or shorthand that is no place GeoNames knows ("ssn"; "Mobile" stays)."""
-    low = word.rstrip(".").casefold()
-    return (low.upper() in FIELD_LABELS or low in SHORTHAND) and low not in known_places()
+    return is_label(word) and word.rstrip(".").casefold() not in known_places()
 
 
 def clean_places(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
