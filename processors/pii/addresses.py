@@ -18,6 +18,7 @@ import pycountry
 from presidio_analyzer import Pattern, RecognizerResult
 
 from processors.pii.recognizers import (
+    FIELD_LABELS,
     US_STATE_NAMES,
     US_STATES,
     ClassPatterns,
@@ -33,6 +34,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 _MAIL_CODES = frozenset({"PO", "PSC", "CMR", "APO", "FPO", "DPO", "AA", "AE", "AP", "USNS",
                          "USS", "USCGC"})
 
+#: the longest ALL-CAPS word taken for a model code ("RX", "GTI", "AMG", "SRT4" has a digit)
+MODEL_CODE_MAX = 4
 _CAP = r"(?-i:[A-ZÀ-ÖØ-ÞĀ-Ž])"
 _WORDCH = r"[\w'.\-]"
 #: street-type morphemes written as a word ending (Finnish, Scandinavian, German, Dutch, ...)
@@ -51,7 +54,8 @@ _PREFIX_WORDS = (
 #: street-type words written after the name as a separate word (Hungarian, English)
 _AFTER_WORDS = ("u.", "utca", "út", "tér", "krt.", "Street", "Road", "Square", "Squares")
 #: a house number, with a flat or letter suffix ("6/31", "88-i", "210-I", "12b")
-_NUM = r"[1-9][0-9]{0,4}(?:/[0-9]{1,4}|-?[A-Za-z])?(?![\w-])"
+#: or a Dutch floor ("76-III", "1-hs")
+_NUM = r"[1-9][0-9]{0,4}(?:/[0-9]{1,4}|-(?:I{1,3}|IV|hs|bis)|-?[A-Za-z])?(?![\w-])"
 #: words after a number that make it an amount, not a postcode
 _AMOUNT_WORDS = "down|payment|dollars|bucks|cash|off|per|each|total|deposit|usd|mo|month"
 _NOT_AFTER_NUMBER = (
@@ -60,6 +64,9 @@ _NOT_AFTER_NUMBER = (
     "Thursday|Friday|Saturday|Sunday|Miles|Mi|Km|Years|Year|Days|Hours|Minutes|Percent"
 )
 
+#: ALL-CAPS words of addresses, never a model code
+_NOT_MODEL_CODES = (_MAIL_CODES | {"I", "II", "III", "IV"}
+                    | {w.rstrip(".").upper() for w in _PREFIX_WORDS + _AFTER_WORDS})
 _MORPH = "|".join(re.escape(m) for m in _SUFFIX_MORPHEMES)
 _PREFIX = "|".join(re.escape(w) for w in _PREFIX_WORDS)
 _AFTER = "|".join(re.escape(w) for w in _AFTER_WORDS)
@@ -73,6 +80,11 @@ class InternationalStreetRecognizer(ClassPatterns):
         Pattern("Street-type word ending + number",
                 rf"(?:\b[0-9]{{1,5}}[ \t]+)?\b{_CAP}[\w-]{{0,30}}(?:{_MORPH})\b\.?[ \t]+{_NUM}",
                 0.6),
+        # in any case where a postcode and a place follow: "kirchallee 190a, 22000 köln",
+        # "keizersgracht 1-iii, 8734 kp amsterdam"
+        Pattern("Street-type word ending + number + postcode (any case)",
+                rf"\b[^\W\d_][\w-]{{0,30}}(?:{_MORPH})\b\.?[ \t]+{_NUM}"
+                rf"(?=,?[ \t]+[0-9]{{4,5}}(?:[ \t]?[A-Za-z]{{2}})?[ \t]+[^\W\d_])", 0.6),
         # "Rue de Piétrain 371", "ul. Więckowskiego Stefana 28", "Via Roma 12"
         Pattern("Street-type word + name + number",
                 rf"(?:\b[0-9]{{1,5}}[ \t]+)?(?<![\w.])(?:{_PREFIX})[ \t]+"
@@ -115,10 +127,11 @@ class InternationalStreetRecognizer(ClassPatterns):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Not an address: a vehicle ("2013 Lexus RX 350", "2008 Hyundai Ioniq 5") — a make or
-        model word, or an ALL-CAPS model code, among the words."""
+        model word, or an ALL-CAPS model code (at most MODEL_CODE_MAX letters, no street-type
+        word: "AV. REVOLUCIÓN 938" and "PRINSENGRACHT 214-I" are streets), among the words."""
         for word in _TOKEN.findall(pattern_text):
-            if _VEHICLE.fullmatch(word) or (len(word) > 1 and word.isupper() and word.isalpha()
-                                            and word not in _MAIL_CODES):
+            if _VEHICLE.fullmatch(word) or (1 < len(word) <= MODEL_CODE_MAX and word.isupper()
+                                            and word.isalpha() and word not in _NOT_MODEL_CODES):
                 return True
         return False
 
@@ -162,17 +175,22 @@ def _continuation() -> re.Pattern[str]:
             # a Mexican colonia ("Col. Roma Norte")
             rf"|Col\.[ \t]+{_CAP}[\w'-]*(?:[ \t]+{_CAP}[\w'-]*){{0,2}}"
             # NFKC (processors/pii/normalise.py) has made "º" an "o" and "ª" an "a"
-            r"|[0-9]{1,2}(?-i:[oaºª°])(?:[ \t]?(?-i:[A-Z])(?![\w-]))?)")
+            r"|[0-9]{1,2}(?-i:[oaºª°])(?:[ \t]?(?-i:[A-Za-z])(?![\w-]))?)")
     particle = r"(?:(?:de|del|da|do|dos|du|des|la|le|von|van|der|den)[ \t]+|[dl]['’])"
     # a place word; a full stop only inside it or after a short abbreviation ("St.", "Mt.")
     # Every character has exactly one way to match (no two alternatives take the same
     # character), so a failed match cannot backtrack exponentially ("A" + 30 dots took
     # minutes when a dot could be taken two ways).
-    pw = r"(?:[\w'()]|-(?=\w)|\.(?=\S)|(?<!\w\w\w\w)\.(?!\S))*"
-    place = rf"{_CAP}{pw}(?:[ \t]+{particle}?(?:{_CAP}|\(){pw}){{0,3}}"
+    # No digits: "VIN KNDX..." after a ZIP is no place.
+    pw = r"(?:[^\W\d_]|['()]|-(?=\w)|\.(?=\S)|(?<!\w\w\w\w)\.(?!\S))*"
+    labels = "|".join(sorted(FIELD_LABELS))
+    place = (rf"(?!(?-i:{labels})\b){_CAP}{pw}(?:[ \t]+{particle}?"
+             rf"(?!(?-i:{labels})\b)(?:{_CAP}|\(){pw}){{0,3}}")
     # a place in any case, only where a region and a postcode follow ("salem, or 47779")
-    any_place = (rf"(?!(?i:{_STOP})\b)[^\W\d_][\w'.-]*(?:[ \t]+(?!(?i:{_STOP})\b)"
-                 r"[^\W\d_][\w'.-]*){0,2}")
+    # (a full stop only inside a word: "valencia. contact me" ends at "valencia")
+    any_word = r"[^\W\d_](?:[\w'-]|\.(?=\w))*"
+    any_place = (rf"(?!(?i:{_STOP})\b){any_word}(?:[ \t]+(?!(?i:{_STOP})\b)"
+                 rf"{any_word}){{0,2}}")
     region = r"(?-i:[A-Z]{2})"
     # a US state or Canadian province code in any case, or a province in parentheses
     any_region = rf"(?:(?i:{'|'.join(US_STATES + CA_PROVINCES)})|\([^\W\d_][\w' -]{{1,30}}\))"
@@ -190,7 +208,8 @@ def _continuation() -> re.Pattern[str]:
               rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode}"
               # a Polish or 5-digit postcode and a place in lower case ("66-128 gdańsk"), not a
               # quantity ("2500 down payment", "45000 miles")
-              rf"|(?:[0-9]{{2}}-[0-9]{{3}}|[0-9]{{5}})[ \t]+(?!(?i:{_NOT_AFTER_NUMBER}|"
+              rf"|(?:[0-9]{{2}}-[0-9]{{3}}|[0-9]{{5}}|[0-9]{{4}}[ \t]?[a-z]{{2}})[ \t]+"
+              rf"(?!(?i:{_NOT_AFTER_NUMBER}|"
               rf"{_AMOUNT_WORDS})\b){any_place})(?![\w-])")
     # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
     weak = (rf"(?:{unit}[ \t]+{place}|{place}(?:,?[ \t]+{region})?|,?[ \t]*{region}|{postcode}"
@@ -251,5 +270,35 @@ def extend_address_blocks(text: str, results: Sequence[RecognizerResult]
             if m is None or m.end() == end or _is_vehicle_year(m.group()):
                 break
             end = m.end()
-        r.end = end
+        r.end = _without_trailing_prose(text, r.end, end)
     return out
+
+
+#: a trailing word this common (in lower case or ALL CAPS) is prose, not a place ("8734 kp
+#: amsterdam wants", "06389 PUEBLA, PUE. WANTS")
+PROSE_MIN_ZIPF = 4.0
+#: a Title Case word only this common ("2802 DT Amsterdam Needs a ..."): "Falls", "Ridge",
+#: "Springs", "Valley" (4.6) stay; "City" and "Park" do where GeoNames knows the place
+PROSE_TITLE_MIN_ZIPF = 5.0
+_LAST_WORDS = re.compile(r"(?:([^\W\d_]+)[ \t]+)?([^\W\d_]{3,}|(?i:a|an))$")
+
+
+def _without_trailing_prose(text: str, start: int, end: int) -> int:
+    """`end` moved back, not before `start` (the end of the street line), over trailing
+    common English words (PROSE_MIN_ZIPF, Title Case PROSE_TITLE_MIN_ZIPF) that are not (the
+    end of) a known place ("PARK CITY" stays): a place line has no other end than its
+    words."""
+    from wordfreq import zipf_frequency
+
+    from processors.pii.gazetteer import known_places
+
+    places = known_places()
+    while (m := _LAST_WORDS.search(text, start, end)) and m.start(2) > start:
+        word = m.group(2)
+        least = PROSE_MIN_ZIPF if word.islower() or word.isupper() else PROSE_TITLE_MIN_ZIPF
+        if (len(word) < 3 and m.group(1) is None
+                or zipf_frequency(word.lower(), "en") < least or word.casefold() in places
+                or f"{m.group(1)} {word}".casefold() in places):
+            break
+        end = max(start, len(text[:m.start(2)].rstrip(" \t.,")))
+    return end

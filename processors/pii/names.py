@@ -276,13 +276,15 @@ def organisation_shaped(span: str) -> bool:
     """An ORG entity that names an organisation ("Hdscores Inc", "Weeks-Rivas", "Hawkins,
     Richardson and Santana"), not the noise spaCy tags ORG in dealership text: acronyms
     ("OTD", "F&I"), repair-order numbers, model codes ("Mazda3"), single common words
-    ("Owner", "Schedule"). Title Case words and connectors only, no digits, and an
-    organisation word or an uncommon word among them."""
+    ("Owner", "Schedule"), an organisation word alone ("Tech"). Title Case words and
+    connectors only, no digits, and an organisation word or an uncommon word among them."""
     if "\n" in span or any(c.isdigit() for c in span):
         return False
     words = [w for w in re.split(r"[\s,]+", span) if w]
     if not words or len(words) > 8:
         return False
+    if len(words) == 1 and words[0].rstrip(".").casefold() in ORG_WORDS:
+        return False  # "Tech says ...", "Parts": a department, no organisation's name
     distinctive = False
     for w in words:
         if w.casefold() in _ORG_CONNECTORS:
@@ -388,12 +390,23 @@ NOT_A_NAME_FIELD = regex.compile(
     r"(?i)\b(?:model|vehicle|product|file|user|screen|business|company|dealer(?:ship)?|"
     r"trim|part|package|plan)[ \t]+name[ \t]*:[ \t]*$")
 #: a sign-off ending the message: "- Sarah", "-kenji, motorworks vw", "thx megan", "tmrw. Róisín"
-_SIGN_OFF = regex.compile(
+SIGN_OFF = regex.compile(
     rf"(?i)(?:(?:^|[ \t])[-–—~][ \t]?|\b(?:thx|thanks|ty|tmrw|regards|cheers)[.,!]?[ \t]+)"
     rf"({_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)(?:,[ \t]*[^\n]{{1,40}})?[ \t.!]*\Z")
 #: a self-introduction opening a line: "Royce here - yes, like the car!", "LINCOLN HERE"
 _HERE = regex.compile(rf"(?i)^[ \t]*({_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)[ \t]+here\b",
                       regex.MULTILINE)
+
+
+#: recognizers whose PERSON findings a cue made (this module's and processors/pii/cued_names.py's):
+#: kept when the name is a vehicle word or written in lower case
+CUE_RECOGNIZERS = frozenset({"CuedNameRecognizer", "CueWordNameRecognizer"})
+
+
+def cued(r: RecognizerResult) -> bool:
+    """Whether a cue recognizer made finding `r`."""
+    return (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY) in (
+        CUE_RECOGNIZERS)
 
 
 class CuedNameRecognizer(PersonRecognizer):
@@ -408,7 +421,7 @@ class CuedNameRecognizer(PersonRecognizer):
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         out = []
-        for pattern in (_FIELD, _SIGN_OFF, _HERE):
+        for pattern in (_FIELD, SIGN_OFF, _HERE):
             for m in pattern.finditer(text):
                 words = m.group(1).split()
                 if pattern is not _FIELD and any(is_common(w.rstrip("."), RARE_ZIPF)

@@ -4,7 +4,9 @@ spaCy's md model runs a name into the words around it ("Sarah Happy to help", "C
 Dąbrowski", "Zoë Weiß DL#", "Jennifer Black Je cherche un") and tags non-English words
 and record numbers as people ("Bonjour je", "R.O. 67902"). `clean_people`:
 
-- drops a PERSON span with no word of two letters or more ("R.O.") or only an honorific;
+- drops a PERSON span with no word of two letters or more ("R.O.") or only an honorific, a
+  name word before a paint colour ("Hunter green"), and a span in lower case on a line with
+  capitals that no cue made and no Census first name is in ("Quiero agendar brake");
 - trims, from either edge of a multi-word span, role words ("Cust", "Agent", "Owner") and
   words common in English, French, Spanish, German, Portuguese or Italian (`common_word`)
   unless the US Census lists the word, accents aside, as a first name (at the start) or a
@@ -33,7 +35,7 @@ from presidio_analyzer import RecognizerResult
 from wordfreq import zipf_frequency
 
 from processors.pii.gazetteer import is_any_name, is_first_name, known_places
-from processors.pii.names import is_common, line_case
+from processors.pii.names import cued, is_common, line_case
 from processors.pii.recognizers import FIELD_LABELS, VEHICLE_WORD
 
 #: a word at or above this Zipf frequency in English, or FOREIGN_COMMON_ZIPF in one of
@@ -186,12 +188,32 @@ def _no_name(text: str, m: re.Match[str], where: str, *, caseless: bool, cased: 
     return ordinary_word(word, case_says_nothing) and not census_any
 
 
+#: a paint colour after a name word ("Hunter green", "Sterling Silver") is a colour
+_COLOUR_AFTER = re.compile(
+    r"[ \t]+(?:green|blue|red|silver|gray|grey|black|white|gold|bronze|brown|beige|orange|"
+    r"yellow|purple|maroon|metallic|pearl)\b", re.IGNORECASE)
+
+
+def _no_person(text: str, r: RecognizerResult) -> bool:
+    """A PERSON finding that is no one: a name word before a paint colour, or, not made by a
+    cue, a span in lower case on a line with capitals whose words no Census lists ("Quiero
+    agendar brake ...": where case says something, a name has a capital; "tell jim" keeps a
+    Census first name)."""
+    span = text[r.start:r.end]
+    if " " not in span and _COLOUR_AFTER.match(text, r.end):
+        return True
+    return span.islower() and not cued(r) and not caseless_line(text, r.start) and not any(
+        is_first_name(w.group()) for w in _WORD.finditer(span))
+
+
 def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
     """PERSON spans cut to the name, and non-names dropped (module doc)."""
     out = []
     for r in results:
         if r.entity_type != "PERSON":
             out.append(r)
+            continue
+        if _no_person(text, r):
             continue
         words = list(_WORD.finditer(text, r.start, r.end))
         if not any(_TWO_LETTERS.search(w.group()) for w in words) or all(

@@ -86,13 +86,13 @@ _SP = r"[ \t]+"  # addresses never continue across a line break
 
 #: words of form fields and record labels, never part of a street name
 FIELD_LABELS = frozenset({"SSN", "DOB", "VIN", "DL", "PHONE", "MOBILE", "CELL", "EMAIL", "RO",
-                          "STK", "STOCK", "OFFERED", "MILEAGE", "MILES", "MI"})
+                          "STK", "STOCK", "OFFERED", "MILEAGE", "MILES", "MI", "ADDRESS"})
 
 
 def _street(word: str) -> str:
     return (
         rf"{_NUMBER}{_SP}(?:{_DIRECTIONAL}{_SP})?(?:{word}{_SP}){{0,3}}{word}{_SP}{_SUFFIX}"
-        rf"(?:{_SP}{_DIRECTIONAL}(?![A-Za-z]))?(?:{_UNIT})?(?![A-Za-z])"
+        rf"(?:{_SP}{_DIRECTIONAL}(?![A-Za-z]))?(?:{_UNIT}){{0,2}}(?![A-Za-z])"
     )
 
 
@@ -123,7 +123,8 @@ class StreetAddressRecognizer(ClassPatterns):
         # m2 9qq")
         Pattern("Street address (any case) with place and postcode",
                 _street(r"[A-Za-z0-9][A-Za-z0-9'.-]*")
-                + rf",?[ \t]+{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,2}},?[ \t]+"
+                + rf"(?:,?[ \t]+|,?[ \t]*\n[ \t]*){_PLACE_WORD}"
+                rf"(?:[ \t]+{_PLACE_WORD}){{0,2}},?[ \t]+"
                 rf"(?:(?:{'|'.join(US_STATES)})[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?"
                 r"|[A-Za-z]{1,2}[0-9][0-9A-Za-z]?[ \t]?[0-9][A-Za-z]{2}"
                 r"|[A-Za-z][0-9][A-Za-z][ \t]?[0-9][A-Za-z][0-9])\b", 0.6),
@@ -346,6 +347,20 @@ VEHICLE_WORDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: repair, service and sales vocabulary of a dealership that NER takes for names once re-cased
+#: or capitalised ("Loaner agreement", "coolant flush", "LOANER AVAILABLE"); written from the
+#: trade's vocabulary, none of it a name: a finding made only of these words is dropped
+SERVICE_WORDS: tuple[str, ...] = (
+    "loaner", "loaners", "coolant", "antifreeze", "rotor", "rotors", "caliper", "calipers",
+    "serpentine", "wiper", "wipers", "alternator", "drivetrain", "powertrain", "differential",
+    "alignment", "detailing", "diagnostic", "diagnostics", "muffler", "catalytic", "tailgate",
+    "sunroof", "moonroof", "infotainment", "odometer", "intercooler", "camshaft", "crankshaft",
+    "gasket", "thermostat", "radiator", "axle", "strut", "struts", "bushing", "bushings",
+    "synthetic", "keyfob", "fob", "telematics", "lienholder", "payoff", "appraisal",
+    "walkaround", "voicemail", "transcript", "login", "recall", "brake", "brakes",
+)  # fmt: skip
+
+
 def _vehicle_word(names: tuple[str, ...]) -> re.Pattern[str]:
     words = sorted({w for v in names for w in v.split() if not w.isdigit()}, key=len,
                    reverse=True)
@@ -353,8 +368,10 @@ def _vehicle_word(names: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def vehicle_allow_list() -> list[str]:
-    """presidio `allow_list` (regex mode): findings made only of vehicle words are dropped."""
-    words = sorted({*VEHICLE_MAKES, *VEHICLE_MODELS, *VEHICLE_WORDS}, key=len, reverse=True)
+    """presidio `allow_list` (regex mode): findings made only of vehicle or service words
+    are dropped."""
+    words = sorted({*VEHICLE_MAKES, *VEHICLE_MODELS, *VEHICLE_WORDS, *SERVICE_WORDS}, key=len,
+                   reverse=True)
     alternatives = "|".join(re.escape(w) for w in words)
     return [rf"^(?:(?:{alternatives}|(?:19|20)[0-9]{{2}})(?:\s+|$))+$"]
 

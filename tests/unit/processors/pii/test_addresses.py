@@ -38,6 +38,25 @@ def test_block_does_not_swallow_the_sentence_after_it(pii_analyzer: PiiAnalyzer)
     assert not any(s.endswith("OK") for s in spans), spans
 
 
+@pytest.mark.parametrize(("text", "after"), [
+    ("address kerkstraat 5, 3511 lk utrecht needs a 2019 golf", "needs"),
+    ("address Kerkstraat 5, 3511 LK Utrecht Needs a 2019 Golf", "Needs"),
+    ("ship to calle real 4, 41001 sevilla. contact me by email", "contact"),
+])
+def test_a_place_line_in_one_case_ends_at_prose(pii_analyzer: PiiAnalyzer, text: str,
+                                                after: str) -> None:
+    spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
+             if f.entity_type == "STREET_ADDRESS"]
+    assert spans and not any(after in s for s in spans), spans
+
+
+def test_a_street_in_capitals_keeps_its_street_word(pii_analyzer: PiiAnalyzer) -> None:
+    text = "ADDRESS 40 ELM STREET, PARK CITY, UTAH"
+    spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
+             if f.entity_type == "STREET_ADDRESS"]
+    assert spans == ["40 ELM STREET, PARK CITY, UTAH"], spans
+
+
 @pytest.mark.parametrize(("text", "block"), [
     # a flat before the street; a UK postcode after the town
     ("address Flat 7, 221 Elm Crescent, Leeds LS6 2AB. Needs a Sprinter",
@@ -50,6 +69,21 @@ def test_block_does_not_swallow_the_sentence_after_it(pii_analyzer: PiiAnalyzer)
     # lower case, with state and ZIP+4
     ("street: 4410 maple grove blvd #12, salem, or 97301-8003\nmobile",
      "4410 maple grove blvd #12, salem, or 97301-8003"),
+    # lower case, two units, the town on the next line
+    ("registration: 17 birch ln, bldg c unit 9\nfairview, tn 37062-1100, plate pending",
+     "17 birch ln, bldg c unit 9\nfairview, tn 37062-1100"),
+    # a German street in lower case with postcode and town
+    ("bitte an lindenallee 7b, 50968 köln senden", "lindenallee 7b, 50968 köln"),
+    # a Dutch floor in roman numerals, lower case postcode letters, no comma after the town
+    ("adres prinsengracht 88-ii, 1015 dx amsterdam wants the van", "prinsengracht 88-ii, "
+     "1015 dx amsterdam"),
+    ("ADDRESS HERENGRACHT 301-III, 1016 AZ AMSTERDAM. NEEDS A VAN", "HERENGRACHT 301-III, "
+     "1016 AZ AMSTERDAM"),
+    # a Spanish floor and door in lower case
+    ("envio a calle mayor 3, 2º c, 28013 madrid. gracias", "calle mayor 3, 2º c, 28013 madrid"),
+    # a Mexican avenue and colonia in capitals
+    ("DOMICILIO AV. INSURGENTES 1200, COL. DEL VALLE, 03100 CDMX", "AV. INSURGENTES 1200, "
+     "COL. DEL VALLE, 03100 CDMX"),
 ])
 def test_international_and_lower_case_blocks(pii_analyzer: PiiAnalyzer, text: str,
                                              block: str) -> None:
