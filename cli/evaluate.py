@@ -50,7 +50,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         items = split(load_dataset(resolve_dataset(args.dataset, Path(tmp), args.seed)),
                       args.split)
-    redactors = {"ours": analyzer_spans(PiiAnalyzer())}
+    from processors.pii.redaction import second_ner_enabled
+
+    # the analyzer the pipeline runs: AUTERITY_PII_SECOND_NER applies here too
+    redactors = {"ours": analyzer_spans(PiiAnalyzer(second_ner=second_ner_enabled()))}
     if not args.no_stock:
         redactors["stock presidio"] = stock_presidio()
     started = time.perf_counter()
