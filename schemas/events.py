@@ -283,6 +283,9 @@ class AgentTaskRequested(Event):
 
 
 class AgentTaskCompleted(Event):
+    """One AI agent task's result (processors/ai_agents): who ran it and why it was chosen
+    (`selection_reason`, processors/ai_agents/selection.py), what it cost, how many tries."""
+
     task_id: str
     agent_type: str
     task_type: str
@@ -291,6 +294,10 @@ class AgentTaskCompleted(Event):
     execution_ms: float = 0.0
     confidence: float | None = None
     error: str | None = None
+    agent_id: str | None = None
+    cost_usd: float = 0.0
+    attempts: int = 1
+    selection_reason: str | None = None
 
 
 class ModelUsage(Event):
