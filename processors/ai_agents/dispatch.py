@@ -1,0 +1,156 @@
+"""One task, requested to completed: pick the best capable agent, run it with a timeout and
+retries, and say what happened.
+
+    AgentTaskRequested -> registry.capable -> choose_agent -> agent.run (timeout, retries with
+    backoff) -> AgentTaskCompleted (+ the performance book learns from it)
+
+Invariants:
+- every request gets exactly one `AgentTaskCompleted`, `completed` or `failed`, naming the
+  agent that ran it and why it was chosen; a request that is malformed (input not a JSON
+  object, or not what the capability takes) or that no agent can handle also gets one
+  (`failed`, the error saying what was wrong), and `TaskRejected` marks it for a dead letter;
+- an agent's exception or timeout is a failed attempt, retried up to `DispatchPolicy.retries`
+  times with doubling backoff; the book records the final outcome once per task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from processors.ai_agents.model import AgentTask, AiAgent, TaskInputError, TaskOutcome
+from processors.ai_agents.selection import NoCapableAgentError, PerformanceBook, choose_agent
+from schemas.events import AgentTaskCompleted, AgentTaskRequested, utcnow
+from schemas.ids import derived_id
+
+
+class AgentRegistry:
+    """The agents this process runs, by id."""
+
+    def __init__(self, agents: Iterable[AiAgent] = ()) -> None:
+        self._agents: dict[str, AiAgent] = {}
+        for a in agents:
+            self.register(a)
+
+    def register(self, agent: AiAgent) -> None:
+        if agent.agent_id in self._agents:
+            raise ValueError(f"an AI agent with id {agent.agent_id!r} is registered already")
+        self._agents[agent.agent_id] = agent
+
+    def agents(self) -> list[AiAgent]:
+        return [self._agents[k] for k in sorted(self._agents)]
+
+    def task_types(self) -> list[str]:
+        return sorted({c.task_type for a in self._agents.values() for c in a.CAPABILITIES})
+
+    def declaring(self, task_type: str) -> list[AiAgent]:
+        """Agents that declare `task_type` (whether or not a given input suits them)."""
+        return [a for a in self.agents() if a.capability(task_type) is not None]
+
+    def get(self, agent_id: str) -> AiAgent:
+        return self._agents[agent_id]
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    timeout_s: float = 60.0
+    retries: int = 2
+    backoff_s: float = 0.5
+
+
+class TaskRejected(Exception):
+    """A request that cannot run (error kind `kind`); `completed` is its failed result."""
+
+    def __init__(self, kind: str, message: str, completed: AgentTaskCompleted) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.completed = completed
+
+
+def _completed(req: AgentTaskRequested, *, status: str, agent_id: str | None = None,
+               outcome: TaskOutcome | None = None, execution_ms: float = 0.0,
+               attempts: int = 0, reason: str | None = None,
+               error: str | None = None) -> AgentTaskCompleted:
+    return AgentTaskCompleted(
+        event_id=derived_id(req.task_id, "agent-task-completed"), tenant_id=req.tenant_id,
+        occurred_at=utcnow(), task_id=req.task_id, agent_type=req.agent_type,
+        task_type=req.task_type, status=status,  # type: ignore[arg-type]
+        output_json=json.dumps(outcome.output if outcome else {}, sort_keys=True),
+        execution_ms=execution_ms, confidence=outcome.confidence if outcome else None,
+        error=error if error is not None else (outcome.error if outcome else None),
+        agent_id=agent_id, cost_usd=outcome.cost_usd if outcome else 0.0, attempts=attempts,
+        selection_reason=reason)
+
+
+def parse_task(req: AgentTaskRequested) -> AgentTask:
+    """The request as an `AgentTask`; `TaskRejected("bad_task_input")` if its input is no
+    JSON object."""
+    try:
+        data = json.loads(req.input_json)
+    except json.JSONDecodeError as exc:
+        message = f"task {req.task_id}: input_json is not JSON ({exc.msg} at {exc.pos})"
+        raise TaskRejected("bad_task_input", message,
+                           _completed(req, status="failed", error=message)) from exc
+    if not isinstance(data, dict):
+        message = f"task {req.task_id}: input_json is a {type(data).__name__}, not an object"
+        raise TaskRejected("bad_task_input", message,
+                           _completed(req, status="failed", error=message))
+    return AgentTask(task_id=req.task_id, tenant_id=req.tenant_id, task_type=req.task_type,
+                     input=data)
+
+
+async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: PerformanceBook,
+                   policy: DispatchPolicy = DispatchPolicy(),
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+                   ) -> AgentTaskCompleted:
+    """Run one request (module doc); raises `TaskRejected` for what cannot run."""
+    task = parse_task(req)
+    declaring = registry.declaring(task.task_type)
+    if not declaring:
+        message = (f"task {req.task_id}: no agent can handle task type {req.task_type!r} "
+                   f"(registered: {', '.join(registry.task_types()) or 'none'})")
+        raise TaskRejected("no_capable_agent", message,
+                           _completed(req, status="failed", error=message))
+    capable = [a.agent_id for a in declaring if a.can_handle(task)]
+    if not capable:
+        capability = declaring[0].capability(task.task_type)
+        assert capability is not None
+        try:
+            task.payload(capability)
+            message = f"task {req.task_id}: every agent of {req.task_type!r} refused it"
+        except TaskInputError as exc:
+            message = str(exc)
+        raise TaskRejected("bad_task_input", message,
+                           _completed(req, status="failed", error=message))
+    choice = choose_agent(task.task_id, task.task_type, capable, book)
+    agent = registry.get(choice.agent_id)
+    started = time.perf_counter()
+    outcome: TaskOutcome | None = None
+    attempts = 0
+    for attempt in range(policy.retries + 1):
+        attempts = attempt + 1
+        try:
+            outcome = await asyncio.wait_for(agent.run(task), policy.timeout_s)
+        except TimeoutError:
+            outcome = TaskOutcome(success=False, error=f"timed out after {policy.timeout_s} s")
+        except Exception as exc:  # noqa: BLE001 - an agent's failure is the task's outcome
+            outcome = TaskOutcome(success=False, error=f"{type(exc).__name__}: {exc}")
+        if outcome.success:
+            break
+        if attempt < policy.retries:
+            await sleep(policy.backoff_s * 2**attempt)
+    assert outcome is not None
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    book.record(agent.agent_id, task.task_type, success=outcome.success,
+                execution_ms=elapsed_ms, cost_usd=outcome.cost_usd,
+                confidence=outcome.confidence)
+    return _completed(req, status="completed" if outcome.success else "failed",
+                      agent_id=agent.agent_id, outcome=outcome, execution_ms=elapsed_ms,
+                      attempts=attempts, reason=choice.reason)
+
+
+__all__ = ["AgentRegistry", "DispatchPolicy", "NoCapableAgentError", "TaskRejected",
+           "dispatch", "parse_task"]
