@@ -298,6 +298,8 @@ class AgentTaskCompleted(Event):
     cost_usd: float = 0.0
     attempts: int = 1
     selection_reason: str | None = None
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII findings masked in the output, by type")
 
 
 class ModelUsage(Event):

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import faust
 
+from processors.ai_agents.builtin import worker_agents
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
-from streams import builder_steps, media_steps, redaction_step
+from streams import agent_steps, builder_steps, media_steps, redaction_step
 from streams.builder_steps import WorkflowLookup
 from streams.usage_sink import KafkaUsageSink
 
@@ -97,4 +98,5 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     pii_pool = redaction_step.wire(app, settings)
     builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage, pii_pool)
     media_steps.wire(app, settings, models.gateway, models.usage)
+    agent_steps.wire(app, settings, worker_agents(models.gateway), models.usage, pii_pool)
     return app

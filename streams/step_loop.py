@@ -11,7 +11,8 @@ the records that fail by themselves become dead letters (the whole-batch fallbac
 
 Invariants:
 - a record's outcome is its outputs OR one dead letter naming the reason (StepInputError /
-  DecodeError kinds, or `step_failed` for an unexpected exception): nothing is dropped;
+  DecodeError kinds, or `step_failed` for an unexpected exception), which a StepRejected may
+  accompany with outputs of its own (a failed result): nothing is dropped;
 - outputs of a batch are sent in the order of its records, whatever order concurrent
   handlers finish in;
 - the position is stored only after every output and dead letter of the batch is acked,
@@ -47,11 +48,14 @@ Handler = Callable[[Any], Awaitable[list[Send]]]
 
 
 class StepRejected(Exception):
-    """A step refused a record for a reason it names; dead-lettered as `kind`."""
+    """A step refused a record for a reason it names; dead-lettered as `kind`. `outputs` are
+    sent as well, before the dead letter (a result that says the record failed, so a caller
+    waiting on the result topic learns why)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, outputs: list[Send] | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.outputs = outputs or []
 
 
 def error_kind(exc: BaseException) -> str | None:
@@ -134,6 +138,12 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
                 for ev, outcome in zip(events, outcomes, strict=True):
                     if isinstance(outcome, BaseException):
                         kind = error_kind(outcome) or "step_failed"
+                        for out_topic, key, value, *partition in getattr(
+                                outcome, "outputs", []) if isinstance(
+                                outcome, StepRejected) else []:
+                            futures.append(await out_topic.send(
+                                key=key, value=value,
+                                partition=partition[0] if partition else None))
                         futures.append(await dead(ev, outcome, kind))
                         continue
                     for out_topic, key, value, *partition in outcome:

@@ -16,6 +16,7 @@ from functools import cache
 
 import pycountry
 from presidio_analyzer import Pattern, RecognizerResult
+from wordfreq import zipf_frequency
 
 from processors.pii.recognizers import (
     FIELD_LABELS,
@@ -34,6 +35,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 _MAIL_CODES = frozenset({"PO", "PSC", "CMR", "APO", "FPO", "DPO", "AA", "AE", "AP", "USNS",
                          "USS", "USCGC"})
 
+#: a lower-case street-type word this common in English is an English word ("wiring" 3.5)
+LOWER_STREET_MAX_ZIPF = 2.5
 #: the longest ALL-CAPS word taken for a model code ("RX", "GTI", "AMG", "SRT4" has a digit)
 MODEL_CODE_MAX = 4
 _CAP = r"(?-i:[A-ZÀ-ÖØ-ÞĀ-Ž])"
@@ -128,7 +131,13 @@ class InternationalStreetRecognizer(ClassPatterns):
     def invalidate_result(self, pattern_text: str) -> bool:
         """Not an address: a vehicle ("2013 Lexus RX 350", "2008 Hyundai Ioniq 5") — a make or
         model word, or an ALL-CAPS model code (at most MODEL_CODE_MAX letters, no street-type
-        word: "AV. REVOLUCIÓN 938" and "PRINSENGRACHT 214-I" are streets), among the words."""
+        word: "AV. REVOLUCIÓN 938" and "PRINSENGRACHT 214-I" are streets), among the words;
+        or a lower-case word ending in a street-type morpheme that is an English word
+        (LOWER_STREET_MAX_ZIPF: "wiring", "spring" end in "ring"; "kirchallee" is a street)."""
+        first = next((w for w in pattern_text.split() if not w[:1].isdigit()), "")
+        if first.islower() and first.endswith(_SUFFIX_MORPHEMES) and zipf_frequency(
+                first, "en") >= LOWER_STREET_MAX_ZIPF:
+            return True  # "wiring 2, 1500 dollars", "o-ring 3": English words, no street
         for word in _TOKEN.findall(pattern_text):
             if _VEHICLE.fullmatch(word) or (1 < len(word) <= MODEL_CODE_MAX and word.isupper()
                                             and word.isalpha() and word not in _NOT_MODEL_CODES):
@@ -206,9 +215,10 @@ def _continuation() -> re.Pattern[str]:
               rf"|{place},?[ \t]+{region}[ \t]+{postcode}|{place}[ \t]+{any_postcode}"
               rf"|{any_place},?[ \t]+{any_region}[ \t]+{any_postcode}"
               rf"|{postcode}[ \t]+{place}|,?[ \t]*{any_region}[ \t]+{any_postcode}"
-              # a Polish or 5-digit postcode and a place in lower case ("66-128 gdańsk"), not a
+              # a Polish, 4- or 5-digit postcode and a place in lower case ("66-128 gdańsk",
+              # "1010 wien"), not a
               # quantity ("2500 down payment", "45000 miles")
-              rf"|(?:[0-9]{{2}}-[0-9]{{3}}|[0-9]{{5}}|[0-9]{{4}}[ \t]?[a-z]{{2}})[ \t]+"
+              rf"|(?:[0-9]{{2}}-[0-9]{{3}}|[0-9]{{4,5}}|[0-9]{{4}}[ \t]?[a-z]{{2}})[ \t]+"
               rf"(?!(?i:{_NOT_AFTER_NUMBER}|"
               rf"{_AMOUNT_WORDS})\b){any_place})(?![\w-])")
     # lines that could be ordinary words ("Dover", "OK"): only as a whole line or clause
@@ -288,8 +298,6 @@ def _without_trailing_prose(text: str, start: int, end: int) -> int:
     common English words (PROSE_MIN_ZIPF, Title Case PROSE_TITLE_MIN_ZIPF) that are not (the
     end of) a known place ("PARK CITY" stays): a place line has no other end than its
     words."""
-    from wordfreq import zipf_frequency
-
     from processors.pii.gazetteer import known_places
 
     places = known_places()

@@ -54,6 +54,15 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
             frozenset(_census_shares("dist.all.last")))
 
 
+def is_well_known_name(word: str) -> bool:
+    """A Census first name or surname held by COMMON_WORD_NAME_MIN_PERCENT of people or more
+    ("garcia", "nguyen"; not "brake", a surname of 0.002%)."""
+    plain = _plain(word)
+    return any(shares.get(plain, 0.0) >= COMMON_WORD_NAME_MIN_PERCENT for shares in (
+        _census_shares("dist.male.first", "dist.female.first"),
+        _census_shares("dist.all.last")))
+
+
 def is_well_known_first_name(word: str) -> bool:
     """A Census first name held by COMMON_WORD_NAME_MIN_PERCENT of people or more."""
     shares = _census_shares("dist.male.first", "dist.female.first")

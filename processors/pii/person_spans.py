@@ -6,7 +6,8 @@ and record numbers as people ("Bonjour je", "R.O. 67902"). `clean_people`:
 
 - drops a PERSON span with no word of two letters or more ("R.O.") or only an honorific, a
   name word before a paint colour ("Hunter green"), and a span in lower case on a line with
-  capitals that no cue made and no Census first name is in ("Quiero agendar brake");
+  capitals, not made by a cue, of dictionary words only and no well-known Census name
+  ("Quiero agendar brake");
 - trims, from either edge of a multi-word span, role words ("Cust", "Agent", "Owner") and
   words common in English, French, Spanish, German, Portuguese or Italian (`common_word`)
   unless the US Census lists the word, accents aside, as a first name (at the start) or a
@@ -34,7 +35,12 @@ from functools import lru_cache
 from presidio_analyzer import RecognizerResult
 from wordfreq import zipf_frequency
 
-from processors.pii.gazetteer import is_any_name, is_first_name, known_places
+from processors.pii.gazetteer import (
+    is_any_name,
+    is_first_name,
+    is_well_known_name,
+    known_places,
+)
 from processors.pii.names import cued, is_common, line_case
 from processors.pii.recognizers import FIELD_LABELS, VEHICLE_WORD
 
@@ -108,7 +114,10 @@ def caseless_common(word: str) -> bool:
 #: chat and dealership shorthand that spaCy tags as names ("otd", "abt", "Dustin Id like")
 SHORTHAND = frozenset({"pls", "plz", "thx", "thnx", "ty", "ur", "abt", "appt", "appts", "svc",
                        "otd", "tmrw", "tmr", "cust", "asap", "btw", "fyi", "lmk", "msg", "bdc",
-                       "mgr", "dept", "approx", "qty", "id", "im", "ive", "pu"})
+                       "mgr", "dept", "approx", "qty", "id", "im", "ive", "pu",
+                       # chat interjections
+                       "yep", "yup", "gotcha", "welp", "hmm", "ugh", "oops", "kk", "yea", "ahh",
+                       "okey", "lol", "omg", "tbh", "idk"})
 
 
 def is_label(word: str) -> bool:
@@ -194,16 +203,29 @@ _COLOUR_AFTER = re.compile(
     r"yellow|purple|maroon|metallic|pearl)\b", re.IGNORECASE)
 
 
+#: a word this frequent (Zipf) in English or a foreign language is a dictionary word
+DICTIONARY_ZIPF = 2.0
+
+
+def _dictionary_word(word: str) -> bool:
+    low = word.casefold()
+    return any(zipf_frequency(low, lang) >= DICTIONARY_ZIPF
+               for lang in ("en", *FOREIGN_LANGUAGES))
+
+
 def _no_person(text: str, r: RecognizerResult) -> bool:
     """A PERSON finding that is no one: a name word before a paint colour, or, not made by a
-    cue, a span in lower case on a line with capitals whose words no Census lists ("Quiero
-    agendar brake ...": where case says something, a name has a capital; "tell jim" keeps a
-    Census first name)."""
+    cue, a span in lower case on a line with capitals made only of dictionary words (English
+    or foreign, `DICTIONARY_ZIPF`) none of which is a well-known Census name ("Quiero agendar
+    brake ...": where case says something, a name has a capital; "tell jim", "call back
+    garcia" and the rare "okonkwo" stay names)."""
     span = text[r.start:r.end]
     if " " not in span and _COLOUR_AFTER.match(text, r.end):
         return True
-    return span.islower() and not cued(r) and not caseless_line(text, r.start) and not any(
-        is_first_name(w.group()) for w in _WORD.finditer(span))
+    if not span.islower() or cued(r) or caseless_line(text, r.start):
+        return False
+    words = [w.group() for w in _WORD.finditer(span)]
+    return all(_dictionary_word(w) and not is_well_known_name(w) for w in words)
 
 
 def clean_people(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:

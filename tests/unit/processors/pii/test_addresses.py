@@ -50,6 +50,16 @@ def test_a_place_line_in_one_case_ends_at_prose(pii_analyzer: PiiAnalyzer, text:
     assert spans and not any(after in s for s in spans), spans
 
 
+@pytest.mark.parametrize("text", [
+    "wiring 2, 1500 dollars quoted for the harness",
+    "o-ring 3 14000 miles ago",
+    "front spring 2, 1500 miles ago it was fine",
+])
+def test_english_words_ending_like_streets_are_no_streets(pii_analyzer: PiiAnalyzer,
+                                                          text: str) -> None:
+    assert [f for f in pii_analyzer.analyze_one(text) if f.entity_type == "STREET_ADDRESS"] == []
+
+
 def test_a_street_in_capitals_keeps_its_street_word(pii_analyzer: PiiAnalyzer) -> None:
     text = "ADDRESS 40 ELM STREET, PARK CITY, UTAH"
     spans = [text[f.start:f.end] for f in pii_analyzer.analyze_one(text)
@@ -81,6 +91,8 @@ def test_a_street_in_capitals_keeps_its_street_word(pii_analyzer: PiiAnalyzer) -
      "1016 AZ AMSTERDAM"),
     # a Spanish floor and door in lower case
     ("envio a calle mayor 3, 2º c, 28013 madrid. gracias", "calle mayor 3, 2º c, 28013 madrid"),
+    # a 4-digit postcode and a town in lower case
+    ("zustellung an lindengasse 12, 1070 wien bitte", "lindengasse 12, 1070 wien"),
     # a Mexican avenue and colonia in capitals
     ("DOMICILIO AV. INSURGENTES 1200, COL. DEL VALLE, 03100 CDMX", "AV. INSURGENTES 1200, "
      "COL. DEL VALLE, 03100 CDMX"),

@@ -1,0 +1,58 @@
+"""The AI agents the worker runs (more land with issue 11's dealership agents).
+
+- `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
+  through the worker's one LLM gateway (router, budgets, usage events), operation
+  `llm_generate`. Its output passes the output firewall before it is published
+  (streams/agent_steps.py), like every model output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from processors.ai_agents.dispatch import AgentRegistry
+from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
+from processors.llm.gateway import LlmGateway
+
+OPERATION = "llm_generate"
+_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"text": {"type": "string"}},
+                           "required": ["text"], "additionalProperties": False}
+
+
+class GenerateInput(BaseModel):
+    prompt: str = Field(min_length=1, max_length=4000)
+    instructions: str = Field(default="Answer briefly, for a car dealership's staff.",
+                              max_length=1000)
+
+
+class GenerateOutput(BaseModel):
+    text: str
+
+
+class LlmGenerateAgent(AiAgent):
+    CAPABILITIES = (Capability(
+        task_type="llm_generate", description="generate text from a prompt (LLM router)",
+        input_model=GenerateInput, output_model=GenerateOutput),)
+
+    def __init__(self, gateway: LlmGateway, agent_id: str = "llm-generate-1") -> None:
+        super().__init__(agent_id)
+        self.gateway = gateway
+
+    async def execute(self, task: AgentTask, payload: BaseModel) -> TaskOutcome:
+        assert isinstance(payload, GenerateInput)
+        messages = [{"role": "system", "content": payload.instructions + ' Reply as JSON '
+                     '{"text": "..."}.'}, {"role": "user", "content": payload.prompt}]
+        answer = await asyncio.to_thread(
+            self.gateway.complete_json, operation=OPERATION, tenant_id=task.tenant_id,
+            messages=messages, schema=_SCHEMA)
+        cost = sum(u.cost_usd for u in answer.usage)
+        return TaskOutcome(success=True, output={"text": str(answer.data.get("text", ""))},
+                           cost_usd=cost)
+
+
+def worker_agents(gateway: LlmGateway) -> AgentRegistry:
+    """The registry of the agents the worker runs."""
+    return AgentRegistry([LlmGenerateAgent(gateway)])

@@ -1,0 +1,73 @@
+"""AI agent tasks on the stream (issue 11):
+
+    agent.tasks.requested --agent_tasks--> agent.tasks.completed
+
+Wiring only: the step decodes a request, runs `processors.ai_agents.dispatch.dispatch` (the
+best capable agent, timeout, retries), passes the result through the output firewall (a
+model's output is scanned for PII before it is published) and sends it keyed by task id.
+
+Invariants:
+- one result per task id: the step's table `agent-task-results` (partitioned like the
+  requests, keyed by task id) keeps each task's encoded result, and a redelivered request is
+  answered with it, never run again;
+- a request that cannot run (malformed input, no capable agent) gets a `failed` result AND
+  a dead letter naming what was wrong, and the stream goes on.
+
+The performance the choice learns from is this process's (`PerformanceBook`, fed by every
+task it completes); a projection of it to Postgres and ClickHouse is a later slice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from processors.ai_agents.dispatch import AgentRegistry, DispatchPolicy, TaskRejected, dispatch
+from processors.ai_agents.selection import PerformanceBook
+from processors.pii.output_firewall import scan_job
+from runtime.settings import Settings
+from schemas import serde, topics
+from schemas.events import AgentTaskRequested
+from streams.process_pool import StepPool
+from streams.step_loop import Send, StepRejected, step_agent
+from streams.usage_sink import KafkaUsageSink
+
+log = logging.getLogger("auterity.agents")
+STEP = "agent_tasks"
+
+
+def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: KafkaUsageSink,
+         firewall: StepPool, policy: DispatchPolicy | None = None) -> PerformanceBook:
+    """Register the agent task step on `app`; returns the performance book it learns in."""
+    completed = app.topic(topics.AGENT_TASKS_COMPLETED.name(settings.topic_prefix),
+                          key_type=bytes, value_type=bytes,
+                          partitions=topics.AGENT_TASKS_COMPLETED.partitions)
+    results = app.Table("agent-task-results", default=bytes, key_type=bytes,
+                        value_type=bytes, partitions=topics.AGENT_TASKS_REQUESTED.partitions,
+                        use_partitioner=True)
+    book = PerformanceBook()
+    policy = policy or DispatchPolicy()
+
+    async def on_request(ev: Any) -> list[Send]:
+        req = serde.decode(ev.message.value, AgentTaskRequested)
+        key = req.task_id.encode()
+        if stored := results[key]:  # a redelivery: the first answer again
+            return [(completed, key, stored)]
+        try:
+            done = await dispatch(req, registry, book, policy)
+        except TaskRejected as exc:
+            encoded = serde.encode(exc.completed)
+            results[key] = encoded
+            raise StepRejected(exc.kind, str(exc), [(completed, key, encoded)]) from exc
+        done = await firewall.run(scan_job, done)
+        encoded = serde.encode(done)
+        results[key] = encoded
+        return [(completed, key, encoded)]
+
+    step_agent(app, settings, topics.AGENT_TASKS_REQUESTED, STEP, on_request, batch=8,
+               concurrency=4, after_batch=usage.flush_or_raise)
+    log.info("agent tasks: %d agents (%s)", len(registry.agents()),
+             ", ".join(registry.task_types()))
+    return book
