@@ -1,0 +1,99 @@
+"""AI agent tasks through Kafka on the real local model: a request is answered once by id (a
+redelivery repeats the first answer, the model is called once), and what cannot run gets a
+failed result AND a dead letter while the stream goes on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from connectors.kafka_io import read_topic
+from runtime import kafka_clients
+from runtime.kafka_auth import Principal
+from schemas import serde, topics
+from schemas.events import AgentTaskCompleted, AgentTaskRequested, DeadLetter, ModelUsage, utcnow
+
+from .conftest import wait_for
+
+
+def _send(settings, req: AgentTaskRequested) -> None:
+    p = kafka_clients.producer(settings, principal=Principal.INGEST)
+    p.produce(topics.AGENT_TASKS_REQUESTED.name(settings.topic_prefix),
+              key=req.task_id.encode(), value=serde.encode(req))
+    assert p.flush(30) == 0
+
+
+def _request(tenant: str, task_type: str, input_json: str) -> AgentTaskRequested:
+    return AgentTaskRequested(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+                              task_id=f"task-{uuid.uuid4().hex[:10]}", agent_type="generic",
+                              task_type=task_type, input_json=input_json)
+
+
+def _results(settings, task_id: str) -> list[bytes]:
+    return [m.value() for m in read_topic(
+        settings, topics.AGENT_TASKS_COMPLETED.name(settings.topic_prefix),
+        principal=Principal.ADMIN) if m.key() == task_id.encode()]
+
+
+def _decoded(values: list[bytes]) -> list[AgentTaskCompleted]:
+    return [serde.decode(v, AgentTaskCompleted) for v in values]
+
+
+def test_a_task_is_answered_once_and_a_redelivery_repeats_the_answer(pipeline):
+    settings = pipeline
+    tenant = f"dealer-a{uuid.uuid4().hex[:6]}"
+    req = _request(tenant, "llm_generate", json.dumps(
+        {"prompt": "Write one short sentence reminding a customer of an oil change."}))
+    _send(settings, req)
+    [first] = _decoded(wait_for(lambda: _results(settings, req.task_id), 300,
+                                "the completed task"))
+    assert first.status == "completed", first.error
+    assert first.agent_id == "llm-generate-1" and first.attempts >= 1
+    assert first.selection_reason and first.selection_reason.startswith("cold start")
+    assert isinstance(json.loads(first.output_json)["text"], str)
+    assert first.output_redactions is not None  # it passed the output firewall
+
+    _send(settings, req)  # the same request again, as a producer retry would
+    values = wait_for(lambda: (lambda v: v if len(v) >= 2 else None)(
+        _results(settings, req.task_id)), 120, "the second answer")
+    assert values[0] == values[1]  # byte for byte: the first answer, not a second run
+    usage = [serde.decode(m.value(), ModelUsage) for m in read_topic(
+        settings, topics.MODEL_USAGE.name(settings.topic_prefix), principal=Principal.ADMIN)]
+    calls = [u for u in usage if u.tenant_id == tenant and u.operation == "llm_generate"]
+    assert len(calls) == 1, calls
+
+
+def _dead_letters(settings, tenant: str) -> list[DeadLetter]:
+    out = []
+    for m in read_topic(settings, topics.DEAD_LETTERS.name(settings.topic_prefix),
+                        principal=Principal.ADMIN):
+        dl = serde.decode(m.value(), DeadLetter)
+        if dl.step == "agent_tasks" and dl.tenant_id == tenant:
+            out.append(dl)
+    return out
+
+
+def test_what_cannot_run_fails_with_a_dead_letter_and_the_stream_goes_on(pipeline):
+    settings = pipeline
+    tenant = f"dealer-r{uuid.uuid4().hex[:6]}"
+    bad = {
+        "no_capable_agent": _request(tenant, "make_coffee", "{}"),
+        "bad_task_input": _request(tenant, "llm_generate", "{not json"),
+    }
+    missing = _request(tenant, "llm_generate", json.dumps({"instructions": "no prompt"}))
+    for req in (*bad.values(), missing):
+        _send(settings, req)
+    for req, says in ((bad["no_capable_agent"], "make_coffee"),
+                      (bad["bad_task_input"], "not JSON"), (missing, "prompt")):
+        [done] = _decoded(wait_for(lambda r=req: _results(settings, r.task_id), 120,
+                                   f"the failed result of {req.task_type}"))
+        assert done.status == "failed" and says in (done.error or ""), done
+    letters = wait_for(lambda: (lambda d: d if len(d) >= 3 else None)(
+        _dead_letters(settings, tenant)), 60, "three dead letters")
+    assert sorted(d.error_kind for d in letters) == [
+        "bad_task_input", "bad_task_input", "no_capable_agent"]
+    # the stream goes on: a good task after the bad ones completes
+    good = _request(tenant, "llm_generate", json.dumps({"prompt": "Say hello to a customer."}))
+    _send(settings, good)
+    [done] = _decoded(wait_for(lambda: _results(settings, good.task_id), 300, "the good task"))
+    assert done.status == "completed", done.error
