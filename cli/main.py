@@ -355,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_metrics_token_command(sub)
 
+    from cli.agents import add_agents_commands
+
+    add_agents_commands(sub)
+
     from cli.evaluate import add_eval_commands
 
     add_eval_commands(sub)

@@ -1,9 +1,9 @@
 """Result events -> ClickHouse `output_scans`: what the output firewall masked (no text).
 
 One row per event of requirements.analyzed, workflows.generated, interfaces.generated,
-documents.extracted and calls.analyzed, with its `output_redactions` counts (an empty map:
-scanned, nothing found). Invariant (nothing lost, nothing doubled), as for `step_metrics`:
-one insert per topic-partition offset range with the deduplication token
+documents.extracted, calls.analyzed and agent.tasks.completed, with its `output_redactions`
+counts (an empty map: scanned, nothing found). Invariant (nothing lost, nothing doubled), as
+for `step_metrics`: one insert per topic-partition offset range with the deduplication token
 `topic:partition:first-last`; on start the consumer seeks to max(offset)+1 read from the
 table itself. A record that does not decode still gets a row (kind = the decode error).
 """
@@ -18,6 +18,7 @@ from confluent_kafka import Message
 from projections.clickhouse_sink import ClickHouseRowSink, ch_datetime
 from schemas import serde, topics
 from schemas.events import (
+    AgentTaskCompleted,
     CallAnalyzed,
     DocumentExtracted,
     GeneratedInterface,
@@ -27,11 +28,12 @@ from schemas.events import (
 
 TABLE = "output_scans"
 SCANNED_TOPICS = (topics.REQUIREMENTS_ANALYZED, topics.WORKFLOWS_GENERATED,
-                  topics.INTERFACES_GENERATED, topics.DOCUMENTS_EXTRACTED, topics.CALLS_ANALYZED)
+                  topics.INTERFACES_GENERATED, topics.DOCUMENTS_EXTRACTED, topics.CALLS_ANALYZED,
+                  topics.AGENT_TASKS_COMPLETED)
 #: the step that wrote each scanned event type
 STEPS: dict[type, str] = {RequirementAnalysis: "analysis", GeneratedWorkflow: "build",
                           GeneratedInterface: "interface", DocumentExtracted: "ocr",
-                          CallAnalyzed: "voice"}
+                          CallAnalyzed: "voice", AgentTaskCompleted: "agent_tasks"}
 
 
 def scan_row(m: Message) -> dict[str, Any]:

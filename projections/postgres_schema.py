@@ -12,6 +12,10 @@ Invariants:
 - `document_extractions` / `call_analyses` are keyed (tenant_id, document_id / call_id) and
   hold the latest extraction by (created_at, event_id) (projections/media_sink.py); they
   hold redacted text only;
+- `ai_agents` (deployment-wide, no tenant: readers have no privilege on it) holds one row per
+  AI agent, its capabilities as JSON, with the view `agent_capabilities` as the capability
+  index; `agent_tasks` holds one row per (tenant_id, task_id): the latest AI agent task
+  result (projections/agent_sink.py);
 - `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
   subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
   `auterity_pii_reader` may select, and row-level security keeps it to one tenant too.
@@ -48,7 +52,8 @@ PII_READER_ROLE = "auterity_pii_reader"
 CURRENT_TENANT_FN = "auterity_current_tenant"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
-                 "generated_interfaces", "document_extractions", "call_analyses")
+                 "generated_interfaces", "document_extractions", "call_analyses",
+                 "agent_tasks")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -188,6 +193,51 @@ CREATE TABLE IF NOT EXISTS call_analyses (
     source_offset    bigint      NOT NULL,
     PRIMARY KEY (tenant_id, call_id)
 );
+
+CREATE TABLE IF NOT EXISTS ai_agents (
+    agent_id         text        PRIMARY KEY,
+    agent_type       text        NOT NULL,
+    description      text        NOT NULL DEFAULT '',
+    capabilities     jsonb       NOT NULL DEFAULT '[]',
+    status           text        NOT NULL CHECK (status IN ('active', 'retired')),
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ai_agents_capabilities ON ai_agents
+    USING gin (capabilities jsonb_path_ops);
+CREATE OR REPLACE VIEW agent_capabilities AS
+    SELECT a.agent_id, c->>'task_type' AS task_type, c->>'description' AS description,
+           (c->>'cost_per_operation_usd')::double precision AS cost_per_operation_usd,
+           c->'input_schema' AS input_schema, c->'output_schema' AS output_schema, a.status
+    FROM ai_agents a, jsonb_array_elements(a.capabilities) c;
+REVOKE ALL ON ai_agents, agent_capabilities FROM PUBLIC;
+
+CREATE TABLE IF NOT EXISTS agent_tasks (
+    tenant_id        text        NOT NULL,
+    task_id          text        NOT NULL,
+    event_id         text        NOT NULL,
+    agent_id         text,
+    agent_type       text        NOT NULL,
+    task_type        text        NOT NULL,
+    status           text        NOT NULL CHECK (status IN ('completed', 'failed')),
+    output           jsonb       NOT NULL DEFAULT '{{}}',
+    confidence       double precision,
+    execution_ms     double precision NOT NULL,
+    cost_usd         double precision NOT NULL DEFAULT 0,
+    attempts         integer     NOT NULL,
+    selection_reason text,
+    error            text,
+    output_redactions jsonb      NOT NULL DEFAULT '{{}}',
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, task_id)
+);
+CREATE INDEX IF NOT EXISTS agent_tasks_by_agent ON agent_tasks (tenant_id, agent_id, task_type);
 
 CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     tenant_id        text        NOT NULL,

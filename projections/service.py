@@ -18,6 +18,7 @@ import logging
 from functools import partial
 
 from projections import metrics_http
+from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
@@ -74,6 +75,7 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
                          principal=ModelUsageSink.principal, store=clickhouse),
         targeted(PostgresMediaSink),
         targeted(PostgresRestrictedSink),
+        targeted(PostgresAgentSink),
         ProjectionRunner(settings, partial(OutputScanSink, store),
                          [spec.name(prefix) for spec in SCANNED_TOPICS],
                          name=OutputScanSink.name, principal=OutputScanSink.principal,

@@ -27,6 +27,7 @@ SCHEMA_IDS: dict[str, int] = {
     "AuditRecord": 15,
     "DeadLetter": 16,
     "RestrictedFields": 17,
+    "AgentRegistered": 18,
 }
 
 MODELS_BY_NAME: dict[str, type[events.Event]] = {m.__name__: m for m in events.EVENT_MODELS}

@@ -282,6 +282,32 @@ class AgentTaskRequested(Event):
     user_id: str | None = None
 
 
+class AgentCapabilityRecord(Record):
+    """One capability an AI agent declares (processors/ai_agents/model.py `Capability`)."""
+
+    task_type: str
+    description: str
+    input_schema_json: str = "{}"
+    output_schema_json: str = "{}"
+    cost_per_operation_usd: float = 0.0
+
+
+class AgentRegistered(Event):
+    """An AI agent a worker runs, with its capabilities. Deployment-wide (`tenant_id` is
+    SYSTEM_TENANT): every dealership's tasks may go to it. Its event id is derived from the
+    agent id and what it declares, so a restart re-announcing the same agent is a no-op."""
+
+    agent_id: str
+    agent_type: str
+    description: str = ""
+    capabilities: list[AgentCapabilityRecord]
+    status: Literal["active", "retired"] = "active"
+
+
+#: the tenant of deployment-wide events (agent registrations), never a dealership's
+SYSTEM_TENANT = "_system"
+
+
 class AgentTaskCompleted(Event):
     """One AI agent task's result (processors/ai_agents): who ran it and why it was chosen
     (`selection_reason`, processors/ai_agents/selection.py), what it cost, how many tries."""
@@ -367,6 +393,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     CallAnalyzed,
     AgentTaskRequested,
     AgentTaskCompleted,
+    AgentRegistered,
     ModelUsage,
     Alert,
     AuditRecord,

@@ -81,6 +81,9 @@ AGENT_TASKS_REQUESTED = TopicSpec(
 AGENT_TASKS_COMPLETED = TopicSpec(
     "agent.tasks.completed", events.AgentTaskCompleted, "task_id",
     description="multi-agent task results")
+AGENTS_REGISTERED = TopicSpec(
+    "agents.registered", events.AgentRegistered, "agent_id", partitions=1, compacted=True,
+    description="AI agents and their capabilities (compacted: the latest per agent)")
 MODEL_USAGE = TopicSpec(
     "model.usage", events.ModelUsage, "tenant_id", retention_ms=30 * DAY_MS,
     description="one event per AI model call")
@@ -102,7 +105,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     CONVERSATIONS_RAW, CONVERSATIONS_REDACTED, WORKFLOW_REQUESTS, REQUIREMENTS_ANALYZED,
     WORKFLOWS_GENERATED, INTERFACES_GENERATED, DOCUMENTS_UPLOADED, DOCUMENTS_EXTRACTED,
     CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
-    MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
+    AGENTS_REGISTERED, MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
 )
 
 

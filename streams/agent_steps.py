@@ -1,6 +1,7 @@
 """AI agent tasks on the stream (issue 11):
 
     agent.tasks.requested --agent_tasks--> agent.tasks.completed
+    (on start) one AgentRegistered per agent --> agents.registered
 
 Wiring only: the step decodes a request, runs `processors.ai_agents.dispatch.dispatch` (the
 best capable agent, timeout, retries), passes the result through the output firewall (a
@@ -19,12 +20,14 @@ task it completes); a projection of it to Postgres and ClickHouse is a later sli
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import faust
 
 from processors.ai_agents.dispatch import AgentRegistry, DispatchPolicy, TaskRejected, dispatch
+from processors.ai_agents.registration import registration
 from processors.ai_agents.selection import PerformanceBook
 from processors.pii.output_firewall import scan_job
 from runtime.settings import Settings
@@ -49,6 +52,19 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
                         use_partitioner=True)
     book = PerformanceBook()
     policy = policy or DispatchPolicy()
+    announced = app.topic(topics.AGENTS_REGISTERED.name(settings.topic_prefix),
+                          key_type=bytes, value_type=bytes,
+                          partitions=topics.AGENTS_REGISTERED.partitions)
+
+    @app.task
+    async def _announce() -> None:
+        """One AgentRegistered per agent this worker runs (processors/ai_agents/
+        registration.py: an unchanged agent re-announces the same event id)."""
+        sent = [await announced.send(key=a.agent_id.encode(),
+                                     value=serde.encode(registration(a)))
+                for a in registry.agents()]
+        await asyncio.gather(*sent)
+        log.info("announced %d AI agents", len(sent))
 
     async def on_request(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, AgentTaskRequested)

@@ -33,6 +33,7 @@ class GenerateOutput(BaseModel):
 
 
 class LlmGenerateAgent(AiAgent):
+    DESCRIPTION = "Generates text from a prompt through the LLM router (the llm_generate step)"
     CAPABILITIES = (Capability(
         task_type="llm_generate", description="generate text from a prompt (LLM router)",
         input_model=GenerateInput, output_model=GenerateOutput),)

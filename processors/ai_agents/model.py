@@ -73,6 +73,12 @@ class AiAgent(abc.ABC):
     """An AI agent: `agent_id`, its `CAPABILITIES`, `can_handle` and `execute`."""
 
     CAPABILITIES: ClassVar[Sequence[Capability]] = ()
+    #: what the agent is for, in a sentence (shown by `auterity agents list`)
+    DESCRIPTION: ClassVar[str] = ""
+
+    @property
+    def description(self) -> str:
+        return self.DESCRIPTION or type(self).__name__
 
     def __init__(self, agent_id: str) -> None:
         if not agent_id:

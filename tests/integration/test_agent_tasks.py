@@ -8,6 +8,7 @@ import json
 import uuid
 
 from connectors.kafka_io import read_topic
+from projections.metrics_reader import open_metrics_reader
 from runtime import kafka_clients
 from runtime.kafka_auth import Principal
 from schemas import serde, topics
@@ -39,7 +40,7 @@ def _decoded(values: list[bytes]) -> list[AgentTaskCompleted]:
     return [serde.decode(v, AgentTaskCompleted) for v in values]
 
 
-def test_a_task_is_answered_once_and_a_redelivery_repeats_the_answer(pipeline):
+def test_a_task_is_answered_once_and_a_redelivery_repeats_the_answer(pipeline, pg):
     settings = pipeline
     tenant = f"dealer-a{uuid.uuid4().hex[:6]}"
     req = _request(tenant, "llm_generate", json.dumps(
@@ -61,6 +62,22 @@ def test_a_task_is_answered_once_and_a_redelivery_repeats_the_answer(pipeline):
         settings, topics.MODEL_USAGE.name(settings.topic_prefix), principal=Principal.ADMIN)]
     calls = [u for u in usage if u.tenant_id == tenant and u.operation == "llm_generate"]
     assert len(calls) == 1, calls
+
+    # projected: one agent_tasks row in Postgres, one output scan row in ClickHouse
+    rows = wait_for(lambda: pg.execute(
+        "SELECT agent_id, status, output, attempts, selection_reason FROM agent_tasks "
+        "WHERE tenant_id = %s AND task_id = %s", (tenant, req.task_id)).fetchall(), 60,
+        "the agent_tasks row")
+    [(agent_id, status, output, attempts, reason)] = rows
+    assert (agent_id, status, attempts) == ("llm-generate-1", "completed", first.attempts)
+    assert output == json.loads(first.output_json) and reason == first.selection_reason
+
+    def scanned():
+        with open_metrics_reader(settings) as r:
+            return r.query(f"SELECT kind FROM {r.database}.output_scans "
+                           f"WHERE tenant_id = '{tenant}' AND step = 'agent_tasks'")
+
+    assert wait_for(scanned, 60, "the output scan row")[0]["kind"] == "AgentTaskCompleted"
 
 
 def _dead_letters(settings, tenant: str) -> list[DeadLetter]:
@@ -97,3 +114,39 @@ def test_what_cannot_run_fails_with_a_dead_letter_and_the_stream_goes_on(pipelin
     _send(settings, good)
     [done] = _decoded(wait_for(lambda: _results(settings, good.task_id), 300, "the good task"))
     assert done.status == "completed", done.error
+
+
+def test_the_worker_announces_its_agents_and_the_cli_runs_a_task(pipeline, pg, capsys):
+    import argparse
+
+    from cli.agents import cmd_agents_list, cmd_agents_task
+
+    settings = pipeline
+    rows = wait_for(lambda: pg.execute(
+        "SELECT agent_type, status, capabilities FROM ai_agents WHERE agent_id = %s",
+        ("llm-generate-1",)).fetchall(), 120, "the announced agent in ai_agents")
+    [(agent_type, status, capabilities)] = rows
+    assert (agent_type, status) == ("LlmGenerateAgent", "active")
+    [cap] = capabilities
+    assert cap["task_type"] == "llm_generate" and "prompt" in cap["input_schema"]["properties"]
+    index = pg.execute("SELECT agent_id FROM agent_capabilities WHERE task_type = %s",
+                       ("llm_generate",)).fetchall()
+    assert ("llm-generate-1",) in index
+
+    tenant = f"dealer-c{uuid.uuid4().hex[:6]}"
+    rc = cmd_agents_task(argparse.Namespace(
+        task_type="llm_generate", input='{"prompt": "Say hello to a customer."}',
+        tenant=tenant, wait=300.0), settings)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    done = json.loads(out)
+    assert done["status"] == "completed" and done["tenant_id"] == tenant
+
+    def counted():
+        assert cmd_agents_list(argparse.Namespace(json=True), settings) == 0
+        listed = {a["agent_id"]: a for a in json.loads(capsys.readouterr().out)}
+        agent = listed.get("llm-generate-1")
+        return agent if agent and agent["completed"] >= 1 else None
+
+    agent = wait_for(counted, 60, "the completed task counted by `agents list`")
+    assert agent["capabilities"][0]["task_type"] == "llm_generate"

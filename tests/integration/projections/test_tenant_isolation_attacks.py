@@ -102,6 +102,12 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             f"source_topic, source_partition, source_offset) VALUES "
             f"(%s, %s, %s, %s, %s, 'en', 1.0, 1.0, now(), {src})",
             (tenant, f"call-{k}", k, k, f"transcript {k}")))
+        out["agent_tasks"].append((
+            "INSERT INTO agent_tasks (tenant_id, task_id, event_id, agent_type, task_type, "
+            "status, output, execution_ms, attempts, created_at, source_topic, "
+            f"source_partition, source_offset) VALUES (%s, %s, %s, 'generic', 'llm_generate', "
+            f"'completed', %s, 1.0, 1, now(), {src})",
+            (tenant, f"task-{k}", k, json.dumps({"text": f"output {k}"}))))
         out["restricted_pii_fields"].append((
             "INSERT INTO restricted_pii_fields (tenant_id, subject_kind, subject_id, fields, "
             "event_id, source_event_id, created_at, source_topic, source_partition, "

@@ -1,5 +1,5 @@
 """The worker has ONE LLM gateway (one router, one spend ledger, one usage sink) shared by the
-builder and media steps; at start its ledger is seeded in the background and its state is
+builder, media and AI agent steps; at start its ledger is seeded in the background and its state is
 published for `auterity models`. No Kafka: the usage sink's producer is never built."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from processors.llm.usage import CollectingSink
 from runtime.settings import Settings
+from streams import agent_steps, builder_steps, media_steps, redaction_step
 from streams import app as app_module
-from streams import builder_steps, media_steps, redaction_step
 from streams.usage_sink import KafkaUsageSink
 from tests.unit.processors.llm.test_gateway import call, config
 
@@ -54,11 +54,12 @@ def _settings(tmp_path: Path) -> Settings:
 def test_worker_app_builds_one_gateway_ledger_and_sink_shared_by_builder_and_media(
         tmp_path, created, monkeypatch):
     agents: list[tuple[str, object]] = []  # (step, after_batch): no Kafka topics created
-    for module in (redaction_step, builder_steps, media_steps):
+    for module in (redaction_step, builder_steps, media_steps, agent_steps):
         monkeypatch.setattr(module, "step_agent", lambda app, settings, spec, step, *a, **kw:
                             agents.append((step, kw.get("after_batch"))))
     handed: dict[str, tuple[object, ...]] = {}
-    for name, module in (("builder", builder_steps), ("media", media_steps)):
+    for name, module in (("builder", builder_steps), ("media", media_steps),
+                         ("agents", agent_steps)):
         def spy(*args, _name=name, _original=module.wire, **kwargs):
             handed[_name] = args + tuple(kwargs.values())
             return _original(*args, **kwargs)
@@ -70,6 +71,9 @@ def test_worker_app_builds_one_gateway_ledger_and_sink_shared_by_builder_and_med
     assert len(created["sinks"]) == 1, "one model-usage sink per worker process"
     [gateway], [ledger], [sink] = created["gateways"], created["ledgers"], created["sinks"]
     assert gateway.ledger is ledger and gateway.sink is sink
+    # the AI agents' registry holds agents built on the same gateway
+    assert all(getattr(a, "gateway", gateway) is gateway
+               for a in handed["agents"][2].agents())  # type: ignore[attr-defined]
     for name in ("builder", "media"):
         assert any(a is gateway for a in handed[name]), f"{name} steps use another gateway"
         assert any(a is sink for a in handed[name]), f"{name} steps flush another usage sink"

@@ -86,3 +86,19 @@ def test_capability_names_are_checked() -> None:
                    output_model=Draft)
     with pytest.raises(ValueError, match="id"):
         DraftAgent("")
+
+
+def test_a_registration_is_the_same_event_while_the_agent_is_unchanged() -> None:
+    from processors.ai_agents.registration import registration
+
+    a, b = registration(DraftAgent("drafter-1")), registration(DraftAgent("drafter-1"))
+    assert a.event_id == b.event_id and a.tenant_id == "_system"
+    assert [c.task_type for c in a.capabilities] == ["draft_email"]
+    assert registration(DraftAgent("drafter-2")).event_id != a.event_id
+
+    class Wider(DraftAgent):
+        CAPABILITIES = (*DraftAgent.CAPABILITIES, Capability(
+            task_type="draft_sms", description="a text", input_model=Greeting,
+            output_model=Draft))
+
+    assert registration(Wider("drafter-1")).event_id != a.event_id  # a changed declaration
