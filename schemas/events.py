@@ -274,10 +274,13 @@ class RestrictedFields(Event):
 
 
 class AgentTaskRequested(Event):
-    task_id: str
-    agent_type: str
-    task_type: str
-    input_json: str
+    """A request for one AI agent task. Its input must already be pseudonymised (like
+    workflow.requests, the topic is no raw-PII topic)."""
+
+    task_id: str = Field(min_length=1, max_length=128)
+    agent_type: str = Field(max_length=64)
+    task_type: str = Field(min_length=1, max_length=64)
+    input_json: str = Field(max_length=256 * 1024)
     workflow_id: str | None = None
     user_id: str | None = None
 

@@ -8,11 +8,19 @@ best capable agent, timeout, retries), passes the result through the output fire
 model's output is scanned for PII before it is published) and sends it keyed by task id.
 
 Invariants:
-- one result per task id: the step's table `agent-task-results` (partitioned like the
-  requests, keyed by task id) keeps each task's encoded result, and a redelivered request is
-  answered with it, never run again;
+- one result per (tenant, task id): the step's table `agent-task-results` (partitioned like
+  the requests) keeps each task's encoded result, and a redelivered request is answered with
+  it, never run again; the same task twice in one batch waits for the first (a lock per
+  task); tenants' task ids never collide;
 - a request that cannot run (malformed input, no capable agent) gets a `failed` result AND
-  a dead letter naming what was wrong, and the stream goes on.
+  a dead letter naming what was wrong, and the stream goes on; a rejection is not stored,
+  so replaying the dead letter once the cause is fixed runs the task;
+- every agent's result passes the output firewall; a rejection's error holds only the
+  step's own words (processors/ai_agents/dispatch.py quotes no input).
+
+Known limits: the table keeps every answer (no expiry yet); a redelivery lands on the
+worker that holds the answer only if the producer partitions by task id with murmur2 (the
+catalog's key), as `auterity agents task` does.
 
 The performance the choice learns from is this process's (`PerformanceBook`, fed by every
 task it completes); a projection of it to Postgres and ClickHouse is a later slice.
@@ -66,21 +74,31 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
         await asyncio.gather(*sent)
         log.info("announced %d AI agents", len(sent))
 
+    running: dict[bytes, asyncio.Lock] = {}
+
     async def on_request(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, AgentTaskRequested)
         key = req.task_id.encode()
-        if stored := results[key]:  # a redelivery: the first answer again
-            return [(completed, key, stored)]
+        stored_as = f"{req.tenant_id}\x00{req.task_id}".encode()  # task ids are per tenant
+        lock = running.setdefault(stored_as, asyncio.Lock())
         try:
-            done = await dispatch(req, registry, book, policy)
-        except TaskRejected as exc:
-            encoded = serde.encode(exc.completed)
-            results[key] = encoded
-            raise StepRejected(exc.kind, str(exc), [(completed, key, encoded)]) from exc
-        done = await firewall.run(scan_job, done)
-        encoded = serde.encode(done)
-        results[key] = encoded
-        return [(completed, key, encoded)]
+            async with lock:  # the same task twice in one batch runs once
+                if stored := results[stored_as]:  # a redelivery: the first answer again
+                    return [(completed, key, stored)]
+                try:
+                    done = await dispatch(req, registry, book, policy)
+                except TaskRejected as exc:
+                    # not stored: a replay after the cause is fixed (an agent deployed) runs;
+                    # not scanned: it holds the step's own words (dispatch.py), no input
+                    raise StepRejected(exc.kind, str(exc), [
+                        (completed, key, serde.encode(exc.completed))]) from exc
+                done = await firewall.run(scan_job, done)
+                encoded = serde.encode(done)
+                results[stored_as] = encoded
+                return [(completed, key, encoded)]
+        finally:
+            if not lock.locked() and running.get(stored_as) is lock:
+                del running[stored_as]
 
     step_agent(app, settings, topics.AGENT_TASKS_REQUESTED, STEP, on_request, batch=8,
                concurrency=4, after_batch=usage.flush_or_raise)

@@ -5,18 +5,23 @@ retries, and say what happened.
     backoff) -> AgentTaskCompleted (+ the performance book learns from it)
 
 Invariants:
-- every request gets exactly one `AgentTaskCompleted`, `completed` or `failed`, naming the
-  agent that ran it and why it was chosen; a request that is malformed (input not a JSON
-  object, or not what the capability takes) or that no agent can handle also gets one
-  (`failed`, the error saying what was wrong), and `TaskRejected` marks it for a dead letter;
+- every request gets one `AgentTaskCompleted` (its event id derived from the tenant and the
+  task id), `completed` or `failed`, naming the agent that ran it and why it was chosen; a
+  request that is malformed (input not a JSON object, nested too deeply, or not what the
+  capability takes) or that no agent can handle also gets one (`failed`, the error saying
+  what was wrong, in the step's own words: no input is quoted, a task type only if it is a
+  type name), and `TaskRejected` marks it for a dead letter;
 - an agent's exception or timeout is a failed attempt, retried up to `DispatchPolicy.retries`
-  times with doubling backoff; the book records the final outcome once per task.
+  times with doubling backoff; the book records the final outcome once per dispatch. The
+  timeout bounds the wait for an attempt, not the work: an agent that calls a blocking
+  library in a thread (the LLM router) keeps that thread busy until the call returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +30,10 @@ from processors.ai_agents.model import AgentTask, AiAgent, TaskInputError, TaskO
 from processors.ai_agents.selection import NoCapableAgentError, PerformanceBook, choose_agent
 from schemas.events import AgentTaskCompleted, AgentTaskRequested, utcnow
 from schemas.ids import derived_id
+
+#: what a task type looks like (processors/ai_agents/model.py Capability.task_type); a
+#: rejection quotes the requested type only if it is one, never free text
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 
 class AgentRegistry:
@@ -75,10 +84,11 @@ def _completed(req: AgentTaskRequested, *, status: str, agent_id: str | None = N
                attempts: int = 0, reason: str | None = None,
                error: str | None = None) -> AgentTaskCompleted:
     return AgentTaskCompleted(
-        event_id=derived_id(req.task_id, "agent-task-completed"), tenant_id=req.tenant_id,
+        event_id=derived_id(f"{req.tenant_id}/{req.task_id}", "agent-task-completed"),
+        tenant_id=req.tenant_id,
         occurred_at=utcnow(), task_id=req.task_id, agent_type=req.agent_type,
         task_type=req.task_type, status=status,  # type: ignore[arg-type]
-        output_json=json.dumps(outcome.output if outcome else {}, sort_keys=True),
+        output_json=json.dumps(outcome.output if outcome else {}, sort_keys=True, default=str),
         execution_ms=execution_ms, confidence=outcome.confidence if outcome else None,
         error=error if error is not None else (outcome.error if outcome else None),
         agent_id=agent_id, cost_usd=outcome.cost_usd if outcome else 0.0, attempts=attempts,
@@ -92,6 +102,10 @@ def parse_task(req: AgentTaskRequested) -> AgentTask:
         data = json.loads(req.input_json)
     except json.JSONDecodeError as exc:
         message = f"task {req.task_id}: input_json is not JSON ({exc.msg} at {exc.pos})"
+        raise TaskRejected("bad_task_input", message,
+                           _completed(req, status="failed", error=message)) from exc
+    except RecursionError as exc:
+        message = f"task {req.task_id}: input_json is nested too deeply"
         raise TaskRejected("bad_task_input", message,
                            _completed(req, status="failed", error=message)) from exc
     if not isinstance(data, dict):
@@ -110,7 +124,9 @@ async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: Perfo
     task = parse_task(req)
     declaring = registry.declaring(task.task_type)
     if not declaring:
-        message = (f"task {req.task_id}: no agent can handle task type {req.task_type!r} "
+        shown = repr(req.task_type) if _TYPE_NAME.fullmatch(req.task_type) else (
+            "(not a task type name)")
+        message = (f"task {req.task_id}: no agent can handle task type {shown} "
                    f"(registered: {', '.join(registry.task_types()) or 'none'})")
         raise TaskRejected("no_capable_agent", message,
                            _completed(req, status="failed", error=message))

@@ -102,18 +102,21 @@ class AiAgent(abc.ABC):
         return True
 
     async def run(self, task: AgentTask) -> TaskOutcome:
-        """Validate the input, `execute`, and check the output against the output model."""
+        """Validate the input, `execute`, and return the output as the output model has it
+        (validated and coerced; a mismatch is a failed outcome)."""
         capability = self.capability(task.task_type)
         if capability is None:
             raise TaskInputError(f"agent {self.agent_id} has no capability {task.task_type!r}")
         outcome = await self.execute(task, task.payload(capability))
         if outcome.success:
             try:
-                capability.output_model.model_validate(outcome.output)
+                output = capability.output_model.model_validate(outcome.output)
             except ValidationError as exc:
                 return TaskOutcome(success=False, cost_usd=outcome.cost_usd,
                                    error=f"agent {self.agent_id} returned output that is no "
                                          f"{capability.output_model.__name__}: {exc.errors()}")
+            # what is published is the validated output, in its model's JSON form
+            return outcome.model_copy(update={"output": output.model_dump(mode="json")})
         return outcome
 
     @abc.abstractmethod

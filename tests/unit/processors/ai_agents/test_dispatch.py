@@ -55,10 +55,12 @@ class Scripted(AiAgent):
                            confidence=0.9, cost_usd=0.001)
 
 
-def request(task_type: str = "draft_sms", input_json: str | None = None) -> AgentTaskRequested:
+def request(task_type: str = "draft_sms", input_json: str | None = None,
+            task_id: str | None = None, tenant: str = "dealer-1") -> AgentTaskRequested:
     return AgentTaskRequested(
-        event_id=str(uuid.uuid4()), tenant_id="dealer-1", occurred_at=utcnow(),
-        task_id=f"task-{uuid.uuid4().hex[:8]}", agent_type="messaging", task_type=task_type,
+        event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+        task_id=task_id or f"task-{uuid.uuid4().hex[:8]}", agent_type="messaging",
+        task_type=task_type,
         input_json=input_json if input_json is not None else json.dumps(
             {"customer_tag": "<PERSON_1>"}))
 
@@ -93,20 +95,45 @@ def test_failures_are_retried_with_doubling_backoff_and_a_timeout_counts() -> No
     assert done.status == "failed" and done.attempts == 3 and done.error == "model refused"
 
 
-def test_the_same_task_id_gives_the_same_event_id() -> None:
-    req = request()
+def test_the_same_task_id_gives_the_same_event_id_within_a_tenant() -> None:
     book = PerformanceBook()
-    a = asyncio.run(dispatch(req, AgentRegistry([Scripted("x")]), book, FAST, no_sleep))
-    b = asyncio.run(dispatch(req, AgentRegistry([Scripted("x")]), book, FAST, no_sleep))
-    assert a.event_id == b.event_id
+
+    def run(req: AgentTaskRequested) -> str:
+        return asyncio.run(dispatch(req, AgentRegistry([Scripted("x")]), book, FAST,
+                                    no_sleep)).event_id
+
+    assert run(request(task_id="t-1")) == run(request(task_id="t-1"))
+    assert run(request(task_id="t-1")) != run(request(task_id="t-1", tenant="dealer-2"))
+
+
+def test_published_output_is_the_validated_model() -> None:
+    class Loose(Scripted):
+        async def execute(self, task: AgentTask, payload: BaseModel) -> TaskOutcome:
+            return TaskOutcome(success=True, output={"text": "hi", "internal": "debug"})
+
+    done = asyncio.run(dispatch(request(), AgentRegistry([Loose("l")]), PerformanceBook(),
+                                FAST, no_sleep))
+    assert json.loads(done.output_json) == {"text": "hi"}  # extra keys are not published
+
+
+def test_deeply_nested_input_is_rejected_not_crashed() -> None:
+    with pytest.raises(TaskRejected, match="nested too deeply"):
+        asyncio.run(dispatch(request(input_json="[" * 200_000), AgentRegistry([Scripted("s")]),
+                             PerformanceBook(), FAST, no_sleep))
+
+
+def test_a_task_type_is_bounded_at_the_edge() -> None:
+    with pytest.raises(ValueError, match="task_type"):
+        request(task_type="x" * 65)
 
 
 def test_selection_learns_from_dispatched_tasks() -> None:
     flaky, steady = Scripted("flaky", ["fail"] * 30), Scripted("steady")
     registry, book = AgentRegistry([flaky, steady]), PerformanceBook()
     policy = DispatchPolicy(timeout_s=0.2, retries=0, backoff_s=0)
-    chosen = [asyncio.run(dispatch(request(), registry, book, policy, no_sleep)).agent_id
-              for _ in range(2 * MIN_RUNS + 10)]
+    # fixed task ids: which tasks explore is fixed by their ids (selection.py)
+    chosen = [asyncio.run(dispatch(request(task_id=f"learn-{i}"), registry, book, policy,
+                                   no_sleep)).agent_id for i in range(2 * MIN_RUNS + 10)]
     assert chosen[: 2 * MIN_RUNS].count("flaky") == MIN_RUNS  # both tried first
     later = chosen[2 * MIN_RUNS:]
     assert later.count("steady") >= 8, later  # exploration may send one or two to flaky
