@@ -8,8 +8,9 @@ best capable agent, timeout, retries), passes the result through the output fire
 model's output is scanned for PII before it is published) and sends it keyed by task id.
 
 Invariants:
-- one result per (tenant, task id): the step's table `agent-task-results` (partitioned like
-  the requests) keeps each task's encoded result, and a redelivered request is answered with
+- one result per (tenant, task id): the step's table `agent-task-results` (keyed by task id,
+  so partitioned like the requests; a row maps each tenant to its answer) keeps each task's
+  encoded result, and a redelivered request is answered with
   it, never run again; the same task twice in one batch waits for the first (a lock per
   task); tenants' task ids never collide;
 - a request that cannot run (malformed input, no capable agent) gets a `failed` result AND
@@ -29,6 +30,8 @@ task it completes); a projection of it to Postgres and ClickHouse is a later sli
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 from typing import Any
 
@@ -47,6 +50,22 @@ from streams.usage_sink import KafkaUsageSink
 
 log = logging.getLogger("auterity.agents")
 STEP = "agent_tasks"
+
+
+def stored_answer(row: bytes, tenant_id: str) -> bytes | None:
+    """The answer `tenant_id`'s task has in a results-table row (task id -> {tenant: answer};
+    keyed by task id alone so the table is partitioned like the requests)."""
+    if not row:
+        return None
+    answer = json.loads(row).get(tenant_id)
+    return base64.b64decode(answer) if answer else None
+
+
+def with_answer(row: bytes, tenant_id: str, encoded: bytes) -> bytes:
+    """The results-table row with `tenant_id`'s answer added."""
+    answers = json.loads(row) if row else {}
+    answers[tenant_id] = base64.b64encode(encoded).decode()
+    return json.dumps(answers, sort_keys=True).encode()
 
 
 def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: KafkaUsageSink,
@@ -79,11 +98,11 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
     async def on_request(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, AgentTaskRequested)
         key = req.task_id.encode()
-        stored_as = f"{req.tenant_id}\x00{req.task_id}".encode()  # task ids are per tenant
-        lock = running.setdefault(stored_as, asyncio.Lock())
+        running_as = f"{req.tenant_id}\x00{req.task_id}".encode()  # task ids are per tenant
+        lock = running.setdefault(running_as, asyncio.Lock())
         try:
             async with lock:  # the same task twice in one batch runs once
-                if stored := results[stored_as]:  # a redelivery: the first answer again
+                if stored := stored_answer(results[key], req.tenant_id):  # a redelivery
                     return [(completed, key, stored)]
                 try:
                     done = await dispatch(req, registry, book, policy)
@@ -94,11 +113,11 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
                         (completed, key, serde.encode(exc.completed))]) from exc
                 done = await firewall.run(scan_job, done)
                 encoded = serde.encode(done)
-                results[stored_as] = encoded
+                results[key] = with_answer(results[key], req.tenant_id, encoded)
                 return [(completed, key, encoded)]
         finally:
-            if not lock.locked() and running.get(stored_as) is lock:
-                del running[stored_as]
+            if not lock.locked() and running.get(running_as) is lock:
+                del running[running_as]
 
     step_agent(app, settings, topics.AGENT_TASKS_REQUESTED, STEP, on_request, batch=8,
                concurrency=4, after_batch=usage.flush_or_raise)
