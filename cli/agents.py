@@ -1,9 +1,11 @@
-"""`auterity agents list | task`: the AI agents the worker announced, and one task through
-the stream.
+"""`auterity agents list | performance | task`: the AI agents the worker announced, how they
+perform, and one task through the stream.
 
 - `list` reads Postgres `ai_agents` (the projection of agents.registered) with the pipeline's
   owner credentials (DATABASE_URL): agent, type, status, task types with cost, and how many
   tasks each completed / failed (from `agent_tasks`).
+- `performance [--agent A] [--tenant T] [--days N]` reads the view `agent_performance`
+  (per agent, task type, tenant and day) and sums it per agent and task type.
 - `task TYPE --input JSON` produces an `AgentTaskRequested` to agent.tasks.requested (as the
   ingest principal, after validating the JSON object); `--wait S` follows
   agent.tasks.completed for its result and prints it (exit 1 if the task failed, 2 if no
@@ -57,6 +59,54 @@ def cmd_agents_list(args: argparse.Namespace, settings: Settings) -> int:
                           for c in a["capabilities"])
         print(f"{a['agent_id']:<22} {a['agent_type']:<20} {a['status']:<8} "
               f"{a['completed']:>5} {a['failed']:>6}  {types}")
+    return 0
+
+
+PERFORMANCE_SQL = """
+SELECT agent_id, task_type, sum(executions) AS executions,
+       sum(success_rate * executions) / sum(executions) AS success_rate,
+       sum(avg_execution_ms * executions) / sum(executions) AS avg_execution_ms,
+       avg(avg_confidence) AS avg_confidence, sum(cost_usd) AS cost_usd, min(day), max(day)
+FROM agent_performance
+WHERE (%(agent)s::text IS NULL OR agent_id = %(agent)s)
+  AND (%(tenant)s::text IS NULL OR tenant_id = %(tenant)s)
+  AND day >= current_date - %(days)s::int
+GROUP BY agent_id, task_type ORDER BY agent_id, task_type
+"""
+
+
+def agent_performance(settings: Settings, agent: str | None = None, tenant: str | None = None,
+                      days: int = 30) -> list[dict[str, Any]]:
+    """Per agent and task type over the last `days` days (Postgres view agent_performance)."""
+    import psycopg
+
+    with psycopg.connect(settings.resolved_database_url(), connect_timeout=5) as conn:
+        rows = conn.execute(PERFORMANCE_SQL, {"agent": agent, "tenant": tenant,
+                                              "days": days}).fetchall()
+    return [{"agent_id": r[0], "task_type": r[1], "executions": int(r[2]),
+             "success_rate": float(r[3]), "avg_execution_ms": float(r[4]),
+             "avg_confidence": None if r[5] is None else float(r[5]),
+             "cost_usd": float(r[6]), "first_day": r[7].isoformat(),
+             "last_day": r[8].isoformat()} for r in rows]
+
+
+def cmd_agents_performance(args: argparse.Namespace, settings: Settings) -> int:
+    if args.days < 1:
+        raise ValueError(f"--days must be at least 1, not {args.days}")
+    rows = agent_performance(settings, args.agent, args.tenant, args.days)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no completed AI agent tasks in the last {args.days} days")
+        return 0
+    print(f"{'agent':<22} {'task type':<18} {'runs':>6} {'success':>8} {'avg ms':>9} "
+          f"{'conf':>5} {'cost $':>9}")
+    for r in rows:
+        conf = "-" if r["avg_confidence"] is None else f"{r['avg_confidence']:.2f}"
+        print(f"{r['agent_id']:<22} {r['task_type']:<18} {r['executions']:>6} "
+              f"{r['success_rate']:>8.1%} {r['avg_execution_ms']:>9.0f} {conf:>5} "
+              f"{r['cost_usd']:>9.4f}")
     return 0
 
 
@@ -116,6 +166,13 @@ def add_agents_commands(sub: Any) -> None:
     s = ag.add_parser("list", help="registered agents, their task types and task counts")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(fn=cmd_agents_list)
+    s = ag.add_parser("performance", help="success rate, execution time, confidence and "
+                                          "cost per agent and task type")
+    s.add_argument("--agent", help="one agent id")
+    s.add_argument("--tenant", help="one dealership")
+    s.add_argument("--days", type=int, default=30, help="days back (default %(default)s)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(fn=cmd_agents_performance)
     s = ag.add_parser("task", help="request one task (optionally wait for its result)")
     s.add_argument("task_type", help="the task type, e.g. llm_generate")
     s.add_argument("--input", required=True, help='the task input, a JSON object, e.g. '

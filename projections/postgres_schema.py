@@ -15,7 +15,8 @@ Invariants:
 - `ai_agents` (deployment-wide, no tenant: readers have no privilege on it) holds one row per
   AI agent, its capabilities as JSON, with the view `agent_capabilities` as the capability
   index; `agent_tasks` holds one row per (tenant_id, task_id): the latest AI agent task
-  result (projections/agent_sink.py);
+  result (projections/agent_sink.py), and the view `agent_performance` its rollup per
+  agent, task type, tenant and day (invoker's rights: RLS applies);
 - `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
   subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
   `auterity_pii_reader` may select, and row-level security keeps it to one tenant too.
@@ -238,6 +239,22 @@ CREATE TABLE IF NOT EXISTS agent_tasks (
     PRIMARY KEY (tenant_id, task_id)
 );
 CREATE INDEX IF NOT EXISTS agent_tasks_by_agent ON agent_tasks (tenant_id, agent_id, task_type);
+CREATE INDEX IF NOT EXISTS agent_tasks_agent ON agent_tasks (agent_id, task_type, created_at);
+-- the spec's agent_performance, per agent, task type, dealership and UTC day; a view of
+-- agent_tasks (so it is rebuilt with it), with the invoker's rights: row-level security of
+-- agent_tasks applies to whoever reads it
+CREATE OR REPLACE VIEW agent_performance WITH (security_invoker = true) AS
+    SELECT agent_id, task_type, tenant_id,
+           (date_trunc('day', created_at AT TIME ZONE 'UTC'))::date AS day,
+           count(*) AS executions,
+           avg((status = 'completed')::int)::double precision AS success_rate,
+           avg(execution_ms) AS avg_execution_ms,
+           avg(confidence) AS avg_confidence,
+           sum(cost_usd) AS cost_usd,
+           avg(attempts)::double precision AS avg_attempts
+    FROM agent_tasks WHERE agent_id IS NOT NULL
+    GROUP BY agent_id, task_type, tenant_id, day;
+REVOKE ALL ON agent_performance FROM PUBLIC;
 
 CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     tenant_id        text        NOT NULL,

@@ -150,7 +150,7 @@ def test_what_cannot_run_fails_with_a_dead_letter_and_the_stream_goes_on(pipelin
 def test_the_worker_announces_its_agents_and_the_cli_runs_a_task(pipeline, pg, capsys):
     import argparse
 
-    from cli.agents import cmd_agents_list, cmd_agents_task
+    from cli.agents import cmd_agents_list, cmd_agents_performance, cmd_agents_task
 
     settings = pipeline
     rows = wait_for(lambda: pg.execute(
@@ -181,3 +181,13 @@ def test_the_worker_announces_its_agents_and_the_cli_runs_a_task(pipeline, pg, c
 
     agent = wait_for(counted, 60, "the completed task counted by `agents list`")
     assert agent["capabilities"][0]["task_type"] == "llm_generate"
+
+    def performance():
+        assert cmd_agents_performance(argparse.Namespace(
+            agent="llm-generate-1", tenant=tenant, days=1, json=True), settings) == 0
+        return json.loads(capsys.readouterr().out)
+
+    [perf] = wait_for(performance, 60, "this tenant's task in agent_performance")
+    assert (perf["task_type"], perf["executions"], perf["success_rate"]) == (
+        "llm_generate", 1, 1.0)
+    assert perf["avg_execution_ms"] > 0

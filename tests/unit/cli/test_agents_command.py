@@ -20,3 +20,11 @@ def test_agents_commands_parse() -> None:
                                       "--wait", "5"])
     assert args.wait == 5.0 and args.tenant == "dealer-001"
     assert build_parser().parse_args(["agents", "list", "--json"]).json is True
+
+
+def test_performance_days_must_be_positive() -> None:
+    from cli.agents import cmd_agents_performance
+
+    args = build_parser().parse_args(["agents", "performance", "--days", "0"])
+    with pytest.raises(ValueError, match="--days"):
+        cmd_agents_performance(args, None)  # type: ignore[arg-type]
