@@ -22,11 +22,10 @@ from processors.pii.recognizers import (
     FIELD_LABELS,
     US_STATE_NAMES,
     US_STATES,
+    VEHICLE_ONLY,
     ClassPatterns,
-    vehicle_allow_list,
 )
 
-_VEHICLE = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
 CA_PROVINCES = ("AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT")
 #: words that never start a place of an address line ("12 Oak St for RO 55123")
 _STOP = "for|and|ask|at|to|the|on|in|with|bill|is|was|re|per|from|by|odometer|mileage"
@@ -139,7 +138,7 @@ class InternationalStreetRecognizer(ClassPatterns):
                 first, "en") >= LOWER_STREET_MAX_ZIPF:
             return True  # "wiring 2, 1500 dollars", "o-ring 3": English words, no street
         for word in _TOKEN.findall(pattern_text):
-            if _VEHICLE.fullmatch(word) or (1 < len(word) <= MODEL_CODE_MAX and word.isupper()
+            if VEHICLE_ONLY.fullmatch(word) or (1 < len(word) <= MODEL_CODE_MAX and word.isupper()
                                             and word.isalpha() and word not in _NOT_MODEL_CODES):
                 return True
         return False
@@ -257,7 +256,7 @@ _YEAR_AND_WORD = re.compile(r"^[\s,]*(?:19|20)[0-9]{2}[ \t]+([^\W_]+)")
 def _is_vehicle_year(continuation: str) -> bool:
     """"12 Oak St, 2019 Honda Civic": a model year and a make, not a postcode and a city."""
     m = _YEAR_AND_WORD.match(continuation)
-    return m is not None and _VEHICLE.fullmatch(m.group(1)) is not None
+    return m is not None and VEHICLE_ONLY.fullmatch(m.group(1)) is not None
 
 
 def extend_address_blocks(text: str, results: Sequence[RecognizerResult]

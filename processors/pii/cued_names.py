@@ -39,12 +39,15 @@ from processors.pii.names import (
     PersonRecognizer,
     dealership_shaped,
     is_common,
-    line_case,
 )
-from processors.pii.person_spans import CASELESS_FOREIGN_ZIPF, FOREIGN_LANGUAGES, is_label
-from processors.pii.recognizers import MAKE_WORD, US_STATES, vehicle_allow_list
+from processors.pii.person_spans import (
+    CASELESS_FOREIGN_ZIPF,
+    FOREIGN_LANGUAGES,
+    LineCases,
+    is_label,
+)
+from processors.pii.recognizers import MAKE_WORD, US_STATES, VEHICLE_ONLY
 
-_VEHICLE = regex.compile(vehicle_allow_list()[0], regex.IGNORECASE)
 _W = r"\p{L}[\p{L}'’-]*"
 _WORDS = rf"{_W}(?:[ \t]+{_W}){{0,3}}"
 
@@ -94,7 +97,7 @@ def cue_word(word: str, first: bool, rare_below: float = CUE_RARE_ZIPF) -> bool:
         return True
     if not first and (is_any_name(core) or MAKE_WORD.fullmatch(core)):
         return True
-    return zipf_frequency(low, "en") < rare_below and not _VEHICLE.fullmatch(core) and not any(
+    return zipf_frequency(low, "en") < rare_below and not VEHICLE_ONLY.fullmatch(core) and not any(
         zipf_frequency(low, lang) >= CASELESS_FOREIGN_ZIPF for lang in FOREIGN_LANGUAGES)
 
 
@@ -112,22 +115,6 @@ def _leading_names(words: list[regex.Match[str]], rare_below: float
 _WORD = regex.compile(_W)
 
 
-class _LineCases:
-    """Whether the line at an offset is in one case, each line worked out once per text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.cache: dict[int, bool] = {}
-
-    def caseless(self, at: int) -> bool:
-        start = self.text.rfind("\n", 0, at) + 1
-        if start not in self.cache:
-            end = self.text.find("\n", start)
-            self.cache[start] = line_case(self.text[start:end if end >= 0 else len(
-                self.text)]) is not None
-        return self.cache[start]
-
-
 class CueWordNameRecognizer(PersonRecognizer):
     """PERSON for names the cues of the module doc mark, in any case."""
 
@@ -136,7 +123,7 @@ class CueWordNameRecognizer(PersonRecognizer):
 
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        cases = _LineCases(text)
+        cases = LineCases(text)
         spans: list[tuple[int, int]] = []
         for pattern in (_VOCATIVE, _INTRO, _AGAIN, _ROLE_SPEAKER, SIGN_OFF):
             rare_below = STRICT_RARE_ZIPF if pattern is _ROLE_SPEAKER else CUE_RARE_ZIPF
@@ -163,7 +150,7 @@ class CueWordNameRecognizer(PersonRecognizer):
         return out
 
     @staticmethod
-    def _after_honorifics(text: str, cases: _LineCases) -> list[tuple[int, int]]:
+    def _after_honorifics(text: str, cases: LineCases) -> list[tuple[int, int]]:
         """"Mx. Chrysler", "MRS. PORSCHE": a name (`cue_word`, or a make) after an honorific
         written as one (not "I miss having", "Tupelo MS dealership"); "Dr." after a
         capitalised word is a street's Drive ("Industrial Dr. Service")."""
@@ -184,7 +171,7 @@ class CueWordNameRecognizer(PersonRecognizer):
         return out
 
     @staticmethod
-    def _middle_initials(text: str, cases: _LineCases) -> list[tuple[int, int]]:
+    def _middle_initials(text: str, cases: LineCases) -> list[tuple[int, int]]:
         """"Kevin G. Rivers", "bill p. hunter": a first name, an initial, a surname, each a
         Census name or rarer than STRICT_RARE_ZIPF ("Option B Pricing" is no one). In a line
         with both cases the three are capitalised; in one case the names are Census names

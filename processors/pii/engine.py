@@ -71,8 +71,8 @@ from processors.pii.rampart_names import RampartNameRecognizer
 from processors.pii.recognizers import (
     MAKE_WORD,
     NAME_CUE,
+    VEHICLE_ONLY,
     dealership_recognizers,
-    vehicle_allow_list,
 )
 from processors.pii.shapes import (
     CardShapeRecognizer,
@@ -282,7 +282,6 @@ def build_analyzer(
 #: a word rarer than this (Zipf) after a make that is a first name may be a surname ("Obi"
 #: 3.35); "Motors" (4.0) makes a company
 RARE_SURNAME_ZIPF = 3.5
-_VEHICLE_ONLY = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
 
 
 def _make_named_person(words: Sequence[str]) -> bool:
@@ -292,7 +291,7 @@ def _make_named_person(words: Sequence[str]) -> bool:
     return len(words) >= 2 and bool(MAKE_WORD.fullmatch(words[0])) and is_first_name(
         words[0]) and all(
             (is_any_name(w) or zipf_frequency(w.lower(), "en") < RARE_SURNAME_ZIPF)
-            and not _VEHICLE_ONLY.fullmatch(w) for w in words[1:])
+            and not VEHICLE_ONLY.fullmatch(w) for w in words[1:])
 
 
 class PiiAnalyzer:
@@ -312,7 +311,7 @@ class PiiAnalyzer:
         self._rampart = next((r for r in self.analyzer.registry.recognizers
                               if isinstance(r, RampartNameRecognizer)), None)
         self._entities = list(ENTITY_TYPES)
-        self._vehicle = _VEHICLE_ONLY
+        self._vehicle = VEHICLE_ONLY
         self._cue = re.compile(rf"(?:{NAME_CUE})$", re.IGNORECASE | re.MULTILINE)
 
     def analyze(self, texts: Sequence[str]) -> list[list[Finding]]:

@@ -30,7 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from wordfreq import zipf_frequency
 
 from processors.pii.gazetteer import is_any_name
-from processors.pii.recognizers import MAKE_WORD, vehicle_allow_list
+from processors.pii.recognizers import MAKE_WORD, VEHICLE_ONLY
 
 #: Words at or above this Zipf frequency (about once per 25,000 words) stay lower case when
 #: re-casing; rarer words are capitalised so NER may consider them names.
@@ -114,14 +114,13 @@ def truecase(text: str) -> str | None:
     return recased if len(recased) == len(text) else None
 
 
-_VEHICLE = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
 
 
 def _nameable(word: str) -> bool:
     """May be part of a name: an initial, or an uncommon word that is no vehicle word."""
     if word.endswith("."):
         return True
-    return not is_common(word, COMMON_ZIPF) and not _VEHICLE.fullmatch(word)
+    return not is_common(word, COMMON_ZIPF) and not VEHICLE_ONLY.fullmatch(word)
 
 
 def expand_names(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
@@ -250,9 +249,9 @@ def _in_vehicle(text: str, m: re.Match[str]) -> bool:
     ("Dodge Dakota", "Rolls-Royce", "lincoln aviator", "'21 Sierra")."""
     before = _WORD_BEFORE.search(text, max(0, m.start() - 30), m.start())
     after = _WORD_AFTER.match(text, m.end())
-    return bool(before and (_VEHICLE.fullmatch(before.group(1)) or re.fullmatch(
+    return bool(before and (VEHICLE_ONLY.fullmatch(before.group(1)) or re.fullmatch(
         r"'?(?:19|20)?[0-9]{2}", before.group(1)))) or bool(
-        after and _VEHICLE.fullmatch(after.group(1)))
+        after and VEHICLE_ONLY.fullmatch(after.group(1)))
 
 
 #: words that make an ORG entity an organisation, not a person
@@ -343,7 +342,7 @@ class OrgShapedNameRecognizer(PersonRecognizer):
                     core) > 1 and not core.endswith("."):
                 return False
             if not (len(core) == 1 or _WORD.fullmatch(core)) or is_common(core) or (
-                    _VEHICLE.fullmatch(core)):
+                    VEHICLE_ONLY.fullmatch(core)):
                 return False
         return True
 
@@ -430,7 +429,7 @@ class CuedNameRecognizer(PersonRecognizer):
                 if all(w.casefold() in STOP_WORDS for w in words):
                     continue
                 if len(words) > 1 and (dealership_shaped(words) or all(
-                        _VEHICLE.fullmatch(w) for w in words)):
+                        VEHICLE_ONLY.fullmatch(w) for w in words)):
                     continue  # a dealership signs off ("Best regards, Crown Honda")
                 if pattern is _FIELD and NOT_A_NAME_FIELD.search(text, 0, m.start(1)):
                     continue

@@ -134,10 +134,25 @@ def ordinary_word(word: str, case_says_nothing: bool) -> bool:
         typo_of_common(word) or caseless_common(word))
 
 
+class LineCases:
+    """Whether the line at an offset is in one case (`names.line_case`), each line worked out
+    once per text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.cache: dict[int, bool] = {}
+
+    def caseless(self, at: int) -> bool:
+        start = self.text.rfind("\n", 0, at) + 1
+        if start not in self.cache:
+            end = self.text.find("\n", start)
+            self.cache[start] = line_case(self.text[start:end if end >= 0 else len(
+                self.text)]) is not None
+        return self.cache[start]
+
+
 def caseless_line(text: str, at: int) -> bool:
-    start = text.rfind("\n", 0, at) + 1
-    end = text.find("\n", at)
-    return line_case(text[start:end if end >= 0 else len(text)]) is not None
+    return LineCases(text).caseless(at)
 
 
 _AFTER_HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|mx|miss|dr|prof)\.?[ \t]+$", re.IGNORECASE)

@@ -376,6 +376,10 @@ def vehicle_allow_list() -> list[str]:
     return [rf"^(?:(?:{alternatives}|(?:19|20)[0-9]{{2}})(?:\s+|$))+$"]
 
 
+#: the allow-list compiled once: matches a text made only of vehicle or service words
+VEHICLE_ONLY = re.compile(vehicle_allow_list()[0], re.IGNORECASE)
+
+
 VEHICLE_WORD = _vehicle_word((*VEHICLE_MAKES, *VEHICLE_MODELS))
 MAKE_WORD = _vehicle_word(VEHICLE_MAKES)
 
