@@ -21,6 +21,8 @@ Rows (ratio = ours / baseline; for throughput, higher is better), one module per
    (`bench.ocr_bench`).
 7. Transcription real-time factor: `transcribe_audio` vs bare faster-whisper (same model,
    threads, audio, VAD and decode options), not batched and batched (`bench.voice_bench`).
+8. AI agents (`bench.agents_bench`): tasks/s through the dispatcher vs the agent called
+   directly; memory recall p50 and recall@10 at 100k memories, HNSW vs an exact scan.
 
 The bench never touches pipeline data: its topics carry their own prefix
 (`bench.<random>.`) and are deleted at the end, Postgres rows go to a database created for
@@ -38,6 +40,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from bench.agents_bench import dispatcher_rows, memory_rows
 from bench.clickhouse_bench import clickhouse_rows
 from bench.kafka_bench import kafka_rows
 from bench.kafka_topics import delete_topics, wait_for_topic
@@ -76,6 +79,9 @@ def benchmarks(bench: Settings, quick: bool) -> Iterator[list[dict[str, Any]]]:
     yield ocr_rows(6 if quick else 12)
     log("transcription: ours vs bare faster-whisper on the same audio")
     yield voice_rows(1 if quick else 2)
+    log("AI agents: the dispatcher's overhead; memory recall, HNSW vs an exact scan")
+    yield dispatcher_rows(2000 if quick else 10_000)
+    yield memory_rows(bench, 20_000 if quick else 100_000)
 
 
 def main(settings: Settings, quick: bool = False) -> int:

@@ -16,7 +16,8 @@ Invariants:
   AI agent, its capabilities as JSON, with the view `agent_capabilities` as the capability
   index; `agent_tasks` holds one row per (tenant_id, task_id): the latest AI agent task
   result (projections/agent_sink.py), and the view `agent_performance` its rollup per
-  agent, task type, tenant and day (invoker's rights: RLS applies);
+  agent, task type, tenant and day (invoker's rights: RLS applies); `agent_memory` holds
+  the AI agents' long-term memories, embedded (pgvector, HNSW; projections/agent_memory.py);
 - `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
   subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
   `auterity_pii_reader` may select, and row-level security keeps it to one tenant too.
@@ -54,7 +55,7 @@ CURRENT_TENANT_FN = "auterity_current_tenant"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses",
-                 "agent_tasks")
+                 "agent_tasks", "agent_memory")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -255,6 +256,35 @@ CREATE OR REPLACE VIEW agent_performance WITH (security_invoker = true) AS
     FROM agent_tasks WHERE agent_id IS NOT NULL
     GROUP BY agent_id, task_type, tenant_id, day;
 REVOKE ALL ON agent_performance FROM PUBLIC;
+
+-- AI agents' long-term memory (projections/agent_memory.py): one row per remembered task,
+-- its text embedded by MiniLM (384-d, unit norm) under an HNSW index for cosine distance
+CREATE TABLE IF NOT EXISTS agent_memory (
+    tenant_id        text        NOT NULL,
+    memory_id        text        NOT NULL,
+    memory_type      text        NOT NULL CHECK (memory_type IN ('task', 'failure', 'feedback')),
+    agent_id         text        NOT NULL,
+    task_type        text        NOT NULL,
+    task_id          text,
+    content          text        NOT NULL,
+    success          boolean     NOT NULL,
+    confidence       double precision,
+    embedding        vector(384) NOT NULL,
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    expires_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, memory_id)
+);
+CREATE INDEX IF NOT EXISTS agent_memory_embedding ON agent_memory
+    USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX IF NOT EXISTS agent_memory_recent ON agent_memory
+    (tenant_id, agent_id, created_at DESC);
+-- no index on expires_at: the planner took it for recall (a bitmap over every live row)
+-- instead of the HNSW index; the hourly purge scans the table
+DROP INDEX IF EXISTS agent_memory_expiry;
 
 CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     tenant_id        text        NOT NULL,

@@ -1,8 +1,9 @@
 """`auterity projections`: run the Postgres and ClickHouse projections in one process.
 
 Postgres: conversations (`postgres`), the workflow builder's topics (`postgres_builder`),
-document extractions and call analyses (`postgres_media`) and the restricted PII fields
-(`postgres_restricted`); ClickHouse: step metrics (`clickhouse`), model usage
+document extractions and call analyses (`postgres_media`), the restricted PII fields
+(`postgres_restricted`), AI agents and their tasks (`postgres_agents`) and their memory
+(`postgres_agent_memory`, pgvector); ClickHouse: step metrics (`clickhouse`), model usage
 (`clickhouse_usage`) and media metrics (`clickhouse_media`). Each runs in its
 own thread with its own consumer group and stored positions, and waits on its own for its
 store: with Postgres down, the ClickHouse projections and the metrics endpoint go on, and
@@ -18,6 +19,7 @@ import logging
 from functools import partial
 
 from projections import metrics_http
+from projections.agent_memory import PostgresAgentMemorySink
 from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
@@ -76,6 +78,7 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
         targeted(PostgresMediaSink),
         targeted(PostgresRestrictedSink),
         targeted(PostgresAgentSink),
+        postgres(PostgresAgentMemorySink, [topics.AGENT_TASKS_COMPLETED.name(prefix)]),
         ProjectionRunner(settings, partial(OutputScanSink, store),
                          [spec.name(prefix) for spec in SCANNED_TOPICS],
                          name=OutputScanSink.name, principal=OutputScanSink.principal,

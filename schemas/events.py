@@ -283,6 +283,10 @@ class AgentTaskRequested(Event):
     input_json: str = Field(max_length=256 * 1024)
     workflow_id: str | None = None
     user_id: str | None = None
+    context_json: str = Field(
+        default="{}", max_length=32 * 1024,
+        description="short-term context (a JSON object): a workflow run's state, the "
+                    "previous step's output; pseudonymised like the input")
 
 
 class AgentCapabilityRecord(Record):
@@ -329,6 +333,13 @@ class AgentTaskCompleted(Event):
     selection_reason: str | None = None
     output_redactions: dict[str, int] = Field(
         default_factory=dict, description="PII findings masked in the output, by type")
+    memory_text: str = Field(
+        default="", description="what the task is remembered by (its type, input and "
+                                "outcome, cut; processors/ai_agents/memory.py)")
+    recalled_task_ids: list[str] = Field(
+        default_factory=list, description="past tasks recalled from memory for this one")
+    memory_error: str | None = Field(
+        default=None, description="why the task ran without its memory (store unavailable)")
 
 
 class ModelUsage(Event):

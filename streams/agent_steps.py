@@ -4,8 +4,9 @@
     (on start) one AgentRegistered per agent --> agents.registered
 
 Wiring only: the step decodes a request, runs `processors.ai_agents.dispatch.dispatch` (the
-best capable agent, timeout, retries), passes the result through the output firewall (a
-model's output is scanned for PII before it is published) and sends it keyed by task id.
+best capable agent, its memory recalled from pgvector, timeout, retries), passes the result
+through the output firewall (a model's output is scanned for PII before it is published) and
+sends it keyed by task id.
 
 Invariants:
 - one result per (tenant, task id): the step's table `agent-task-results` (keyed by task id,
@@ -37,7 +38,15 @@ from typing import Any
 
 import faust
 
-from processors.ai_agents.dispatch import AgentRegistry, DispatchPolicy, TaskRejected, dispatch
+from processors.ai_agents.dispatch import (
+    AgentRegistry,
+    DispatchPolicy,
+    Recall,
+    TaskRejected,
+    dispatch,
+)
+from processors.ai_agents.memory import MemoryRecall, Recollection, query_text
+from processors.ai_agents.model import AgentTask
 from processors.ai_agents.registration import registration
 from processors.ai_agents.selection import PerformanceBook
 from processors.pii.output_firewall import scan_job
@@ -68,9 +77,22 @@ def with_answer(row: bytes, tenant_id: str, encoded: bytes) -> bytes:
     return json.dumps(answers, sort_keys=True).encode()
 
 
+def recall_in_thread(memory: MemoryRecall) -> Recall:
+    """`memory.recall` for a task, run in a thread (it embeds and queries Postgres)."""
+
+    async def recall(task: AgentTask, agent_id: str) -> Recollection:
+        return await asyncio.to_thread(
+            memory.recall, task.tenant_id, agent_id, task.task_type,
+            query_text(task.task_type, task.input), exclude_task_id=task.task_id)
+
+    return recall
+
+
 def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: KafkaUsageSink,
-         firewall: StepPool, policy: DispatchPolicy | None = None) -> PerformanceBook:
-    """Register the agent task step on `app`; returns the performance book it learns in."""
+         firewall: StepPool, policy: DispatchPolicy | None = None,
+         memory: MemoryRecall | None = None) -> PerformanceBook:
+    """Register the agent task step on `app`; returns the performance book it learns in.
+    `memory` recalls similar past tasks for each task (None: agents run without memory)."""
     completed = app.topic(topics.AGENT_TASKS_COMPLETED.name(settings.topic_prefix),
                           key_type=bytes, value_type=bytes,
                           partitions=topics.AGENT_TASKS_COMPLETED.partitions)
@@ -94,6 +116,7 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
         log.info("announced %d AI agents", len(sent))
 
     running: dict[bytes, asyncio.Lock] = {}
+    recall = recall_in_thread(memory) if memory is not None else None
 
     async def on_request(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, AgentTaskRequested)
@@ -105,7 +128,7 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
                 if stored := stored_answer(results[key], req.tenant_id):  # a redelivery
                     return [(completed, key, stored)]
                 try:
-                    done = await dispatch(req, registry, book, policy)
+                    done = await dispatch(req, registry, book, policy, recall=recall)
                 except TaskRejected as exc:
                     # not stored: a replay after the cause is fixed (an agent deployed) runs;
                     # not scanned: it holds the step's own words (dispatch.py), no input

@@ -2,18 +2,22 @@
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
   through the worker's one LLM gateway (router, budgets, usage events), operation
-  `llm_generate`. Its output passes the output firewall before it is published
-  (streams/agent_steps.py), like every model output.
+  `llm_generate`. The prompt carries what it remembers (similar past tasks and their
+  outcomes, its latest tasks for the dealership) and the task's short-term context. Its
+  output passes the output firewall before it is published (streams/agent_steps.py), like
+  every model output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from processors.ai_agents.dispatch import AgentRegistry
+from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
 from processors.llm.gateway import LlmGateway
 
@@ -44,14 +48,25 @@ class LlmGenerateAgent(AiAgent):
 
     async def execute(self, task: AgentTask, payload: BaseModel) -> TaskOutcome:
         assert isinstance(payload, GenerateInput)
-        messages = [{"role": "system", "content": payload.instructions + ' Reply as JSON '
-                     '{"text": "..."}.'}, {"role": "user", "content": payload.prompt}]
+        messages = [{"role": "system", "content": system_prompt(task, payload)},
+                    {"role": "user", "content": payload.prompt}]
         answer = await asyncio.to_thread(
             self.gateway.complete_json, operation=OPERATION, tenant_id=task.tenant_id,
             messages=messages, schema=_SCHEMA)
         cost = sum(u.cost_usd for u in answer.usage)
         return TaskOutcome(success=True, output={"text": str(answer.data.get("text", ""))},
                            cost_usd=cost)
+
+
+def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
+    """The instructions, then the task's context and what the agent remembers."""
+    parts = [payload.instructions + ' Reply as JSON {"text": "..."}.']
+    if task.context:
+        parts.append("Context: " + json.dumps(task.context, sort_keys=True,
+                                              ensure_ascii=False)[:2000])
+    if remembered := as_prompt(task.memory):
+        parts.append(remembered)
+    return "\n\n".join(parts)
 
 
 def worker_agents(gateway: LlmGateway) -> AgentRegistry:

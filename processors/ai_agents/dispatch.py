@@ -1,8 +1,10 @@
 """One task, requested to completed: pick the best capable agent, run it with a timeout and
 retries, and say what happened.
 
-    AgentTaskRequested -> registry.capable -> choose_agent -> agent.run (timeout, retries with
-    backoff) -> AgentTaskCompleted (+ the performance book learns from it)
+    AgentTaskRequested -> registry.capable -> choose_agent -> recall (similar past tasks and
+    the agent's context window) -> agent.run (timeout, retries with backoff) ->
+    AgentTaskCompleted (+ the performance book learns from it; its `memory_text` becomes a
+    memory, projections/agent_memory.py)
 
 Invariants:
 - every request gets one `AgentTaskCompleted` (its event id derived from the tenant and the
@@ -26,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from processors.ai_agents.memory import Recollection, memory_text
 from processors.ai_agents.model import AgentTask, AiAgent, TaskInputError, TaskOutcome
 from processors.ai_agents.selection import NoCapableAgentError, PerformanceBook, choose_agent
 from schemas.events import AgentTaskCompleted, AgentTaskRequested, utcnow
@@ -34,6 +37,9 @@ from schemas.ids import derived_id
 #: what a task type looks like (processors/ai_agents/model.py Capability.task_type); a
 #: rejection quotes the requested type only if it is one, never free text
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+#: recall for a task about to run on an agent (the step's pgvector memory)
+Recall = Callable[[AgentTask, str], Awaitable[Recollection]]
 
 
 class AgentRegistry:
@@ -82,7 +88,9 @@ class TaskRejected(Exception):
 def _completed(req: AgentTaskRequested, *, status: str, agent_id: str | None = None,
                outcome: TaskOutcome | None = None, execution_ms: float = 0.0,
                attempts: int = 0, reason: str | None = None,
-               error: str | None = None) -> AgentTaskCompleted:
+               error: str | None = None, task: AgentTask | None = None,
+               memory_error: str | None = None) -> AgentTaskCompleted:
+    error = error if error is not None else (outcome.error if outcome else None)
     return AgentTaskCompleted(
         event_id=derived_id(f"{req.tenant_id}/{req.task_id}", "agent-task-completed"),
         tenant_id=req.tenant_id,
@@ -90,37 +98,50 @@ def _completed(req: AgentTaskRequested, *, status: str, agent_id: str | None = N
         task_type=req.task_type, status=status,  # type: ignore[arg-type]
         output_json=json.dumps(outcome.output if outcome else {}, sort_keys=True, default=str),
         execution_ms=execution_ms, confidence=outcome.confidence if outcome else None,
-        error=error if error is not None else (outcome.error if outcome else None),
-        agent_id=agent_id, cost_usd=outcome.cost_usd if outcome else 0.0, attempts=attempts,
-        selection_reason=reason)
+        error=error, agent_id=agent_id, cost_usd=outcome.cost_usd if outcome else 0.0,
+        attempts=attempts, selection_reason=reason,
+        memory_text=memory_text(task.task_type, task.input,
+                                outcome.output if outcome and outcome.success else None,
+                                None if outcome and outcome.success else error)
+        if task is not None and agent_id is not None else "",
+        recalled_task_ids=task.memory.task_ids() if task is not None else [],
+        memory_error=memory_error)
 
 
-def parse_task(req: AgentTaskRequested) -> AgentTask:
-    """The request as an `AgentTask`; `TaskRejected("bad_task_input")` if its input is no
-    JSON object."""
+def _json_object(req: AgentTaskRequested, field: str) -> dict:
+    """Field `field` of the request parsed as a JSON object, or `TaskRejected`."""
     try:
-        data = json.loads(req.input_json)
+        data = json.loads(getattr(req, field))
     except json.JSONDecodeError as exc:
-        message = f"task {req.task_id}: input_json is not JSON ({exc.msg} at {exc.pos})"
+        message = f"task {req.task_id}: {field} is not JSON ({exc.msg} at {exc.pos})"
         raise TaskRejected("bad_task_input", message,
                            _completed(req, status="failed", error=message)) from exc
     except RecursionError as exc:
-        message = f"task {req.task_id}: input_json is nested too deeply"
+        message = f"task {req.task_id}: {field} is nested too deeply"
         raise TaskRejected("bad_task_input", message,
                            _completed(req, status="failed", error=message)) from exc
     if not isinstance(data, dict):
-        message = f"task {req.task_id}: input_json is a {type(data).__name__}, not an object"
+        message = f"task {req.task_id}: {field} is a {type(data).__name__}, not an object"
         raise TaskRejected("bad_task_input", message,
                            _completed(req, status="failed", error=message))
+    return data
+
+
+def parse_task(req: AgentTaskRequested) -> AgentTask:
+    """The request as an `AgentTask`; `TaskRejected("bad_task_input")` if its input or its
+    context is no JSON object."""
     return AgentTask(task_id=req.task_id, tenant_id=req.tenant_id, task_type=req.task_type,
-                     input=data)
+                     input=_json_object(req, "input_json"),
+                     context=_json_object(req, "context_json"))
 
 
 async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: PerformanceBook,
                    policy: DispatchPolicy = DispatchPolicy(),
-                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-                   ) -> AgentTaskCompleted:
-    """Run one request (module doc); raises `TaskRejected` for what cannot run."""
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                   recall: Recall | None = None) -> AgentTaskCompleted:
+    """Run one request (module doc); raises `TaskRejected` for what cannot run. If `recall`
+    fails the task runs without memory and its result says so (`memory_error`): a memory
+    store that is down slows learning, it does not stop the dealership's tasks."""
     task = parse_task(req)
     declaring = registry.declaring(task.task_type)
     if not declaring:
@@ -143,6 +164,12 @@ async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: Perfo
                            _completed(req, status="failed", error=message))
     choice = choose_agent(task.task_id, task.task_type, capable, book)
     agent = registry.get(choice.agent_id)
+    memory_error = None
+    if recall is not None:
+        try:
+            task = task.model_copy(update={"memory": await recall(task, agent.agent_id)})
+        except Exception as exc:  # noqa: BLE001 - reported on the result (docstring)
+            memory_error = f"memory unavailable: {type(exc).__name__}: {str(exc)[:200]}"
     started = time.perf_counter()
     outcome: TaskOutcome | None = None
     attempts = 0
@@ -165,8 +192,9 @@ async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: Perfo
                 confidence=outcome.confidence)
     return _completed(req, status="completed" if outcome.success else "failed",
                       agent_id=agent.agent_id, outcome=outcome, execution_ms=elapsed_ms,
-                      attempts=attempts, reason=choice.reason)
+                      attempts=attempts, reason=choice.reason, task=task,
+                      memory_error=memory_error)
 
 
-__all__ = ["AgentRegistry", "DispatchPolicy", "NoCapableAgentError", "TaskRejected",
+__all__ = ["AgentRegistry", "DispatchPolicy", "NoCapableAgentError", "Recall", "TaskRejected",
            "dispatch", "parse_task"]

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from processors.ai_agents.memory import Recollection
+
 
 class TaskInputError(ValueError):
     """A task's input does not match the capability's input model."""
@@ -36,7 +38,9 @@ class Capability(BaseModel):
 
 
 class AgentTask(BaseModel):
-    """A task as an agent receives it: ids, type and the raw input (a JSON object)."""
+    """A task as an agent receives it: ids, type, the raw input (a JSON object), the
+    short-term context its request carried and what the agent remembers of similar tasks
+    (processors/ai_agents/memory.py)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -44,6 +48,8 @@ class AgentTask(BaseModel):
     tenant_id: str = Field(min_length=1)
     task_type: str = Field(min_length=1)
     input: dict[str, Any]
+    context: dict[str, Any] = Field(default_factory=dict)
+    memory: Recollection = Recollection()
 
     def payload(self, capability: Capability) -> BaseModel:
         """The input validated against `capability.input_model` (module invariant)."""

@@ -108,6 +108,14 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             f"source_partition, source_offset) VALUES (%s, %s, %s, 'generic', 'llm_generate', "
             f"'completed', %s, 1.0, 1, now(), {src})",
             (tenant, f"task-{k}", k, json.dumps({"text": f"output {k}"}))))
+        out["agent_memory"].append((
+            "INSERT INTO agent_memory (tenant_id, memory_id, memory_type, agent_id, task_type, "
+            "task_id, content, success, embedding, event_id, created_at, expires_at, "
+            "source_topic, source_partition, source_offset) VALUES (%s, %s, 'task', 'a-1', "
+            "'llm_generate', %s, %s, true, %s, %s, now(), now() + interval '1 day', "
+            f"{src})",
+            (tenant, f"task:{k}", f"task-{k}", f"memory {k}",
+             "[" + ",".join(["0.05"] * 384) + "]", k)))
         out["restricted_pii_fields"].append((
             "INSERT INTO restricted_pii_fields (tenant_id, subject_kind, subject_id, fields, "
             "event_id, source_event_id, created_at, source_topic, source_partition, "
