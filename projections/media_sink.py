@@ -2,8 +2,9 @@
 
 - `postgres_media` reads documents.extracted -> `document_extractions` and calls.analyzed ->
   `call_analyses` (redacted text only);
-- `postgres_restricted` reads the raw-layer topic pii.restricted -> `restricted_pii_fields`,
-  a table only `auterity_pii_reader` may select from (projections/postgres_schema.py).
+- `postgres_restricted` reads the raw-layer topics pii.restricted and customers.raw (CRM
+  contacts, subject kind `customer`) -> `restricted_pii_fields`, a table only
+  `auterity_pii_reader` may select from (projections/postgres_schema.py).
 
 Idempotency invariant: each table is keyed by the tenant and the subject (document, call)
 and holds the greatest event by (created_at, event_id), whatever order events arrive in, so
@@ -27,7 +28,7 @@ from projections.postgres_targets import (
 )
 from runtime.kafka_auth import Principal
 from schemas import topics
-from schemas.events import CallAnalyzed, DocumentExtracted, RestrictedFields
+from schemas.events import CallAnalyzed, CustomerContact, DocumentExtracted, RestrictedFields
 
 DOC_COLUMNS = ("tenant_id", "document_id", "event_id", "source_event_id", "document_kind",
                "redacted_text", "confidence", "pages", "word_count", "fields", "blocks",
@@ -71,6 +72,15 @@ def restricted_rows(m: Message, ev: RestrictedFields) -> Rows:
         ev.source_event_id, ev.occurred_at, *source_of(m)))]
 
 
+def contact_rows(m: Message, ev: CustomerContact) -> Rows:
+    fields = {"first_name": ev.first_name, "last_name": ev.last_name, "email": ev.email,
+              "phone": ev.phone, "email_opt_in": str(ev.email_opt_in).lower(),
+              "sms_opt_in": str(ev.sms_opt_in).lower()}
+    return [(RESTRICTED, (
+        ev.tenant_id, "customer", ev.customer_id, json.dumps(fields), ev.event_id,
+        ev.event_id, ev.occurred_at, *source_of(m)))]
+
+
 class PostgresMediaSink(TargetedProjection):
     """Projection `postgres_media` of documents.extracted and calls.analyzed."""
 
@@ -82,11 +92,12 @@ class PostgresMediaSink(TargetedProjection):
 
 
 class PostgresRestrictedSink(TargetedProjection):
-    """Projection `postgres_restricted` of pii.restricted (the raw layer's one reader)."""
+    """Projection `postgres_restricted` of pii.restricted and customers.raw (the raw
+    layer's one reader)."""
 
     name = "postgres_restricted"
     step = "restricted_projection"
     principal = Principal.RESTRICTED  # the one principal that may read pii.restricted
-    specs = (topics.RESTRICTED_FIELDS,)
-    handlers = {RestrictedFields: restricted_rows}
+    specs = (topics.RESTRICTED_FIELDS, topics.CUSTOMERS_RAW)
+    handlers = {RestrictedFields: restricted_rows, CustomerContact: contact_rows}
     targets = (RESTRICTED,)

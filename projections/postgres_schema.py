@@ -18,8 +18,11 @@ Invariants:
   result (projections/agent_sink.py), and the view `agent_performance` its rollup per
   agent, task type, tenant and day (invoker's rights: RLS applies); `agent_memory` holds
   the AI agents' long-term memories, embedded (pgvector, HNSW; projections/agent_memory.py);
-- `restricted_pii_fields` holds the raw PII values media steps extracted, keyed (tenant_id,
-  subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
+  `agent_deliveries` the delivery connector's ledger (one row per delivery id: status,
+  attempts, provider; never an address);
+- `restricted_pii_fields` holds the raw PII values media steps extracted and the CRM's
+  customer contacts (subject_kind `customer`: deliveries take addresses from here), keyed
+  (tenant_id, subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
   `auterity_pii_reader` may select, and row-level security keeps it to one tenant too.
 
 Tenant isolation (a reader runs any SQL it likes; it still cannot choose its tenant):
@@ -46,6 +49,8 @@ Tenant isolation (a reader runs any SQL it likes; it still cannot choose its ten
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
 
 READER_ROLE = "auterity_reader"
@@ -55,7 +60,7 @@ CURRENT_TENANT_FN = "auterity_current_tenant"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses",
-                 "agent_tasks", "agent_memory")
+                 "agent_tasks", "agent_memory", "agent_deliveries")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -282,13 +287,33 @@ CREATE INDEX IF NOT EXISTS agent_memory_embedding ON agent_memory
     USING hnsw (embedding vector_cosine_ops);
 CREATE INDEX IF NOT EXISTS agent_memory_recent ON agent_memory
     (tenant_id, agent_id, created_at DESC);
+-- the delivery connector's ledger (connectors/delivery/ledger.py): one row per delivery id,
+-- claimed before sending and finished after, so a redelivered outbox record is sent once
+CREATE TABLE IF NOT EXISTS agent_deliveries (
+    tenant_id        text        NOT NULL,
+    delivery_id      text        NOT NULL,
+    task_id          text        NOT NULL,
+    channel          text        NOT NULL CHECK (channel IN ('email', 'sms')),
+    customer_ref     text        NOT NULL,
+    variant          text,
+    status           text        NOT NULL
+                     CHECK (status IN ('sending', 'sent', 'failed', 'unknown')),
+    attempts         integer     NOT NULL DEFAULT 0,
+    provider         text        NOT NULL DEFAULT '',
+    provider_message_id text,
+    error            text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, delivery_id)
+);
+
 -- no index on expires_at: the planner took it for recall (a bitmap over every live row)
 -- instead of the HNSW index; the hourly purge scans the table
 DROP INDEX IF EXISTS agent_memory_expiry;
 
 CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     tenant_id        text        NOT NULL,
-    subject_kind     text        NOT NULL CHECK (subject_kind IN ('document', 'call')),
+    subject_kind     text        NOT NULL CHECK (subject_kind IN ('document', 'call', 'customer')),
     subject_id       text        NOT NULL,
     fields           jsonb       NOT NULL,
     event_id         text        NOT NULL,
@@ -299,6 +324,17 @@ CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     source_offset    bigint      NOT NULL,
     PRIMARY KEY (tenant_id, subject_kind, subject_id)
 );
+-- CRM customer contacts (issue 11) joined documents and calls: widen an older CHECK once
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conname = 'restricted_pii_fields_subject_kind_check'
+                     AND pg_get_constraintdef(oid) LIKE '%customer%') THEN
+        ALTER TABLE restricted_pii_fields
+            DROP CONSTRAINT IF EXISTS restricted_pii_fields_subject_kind_check;
+        ALTER TABLE restricted_pii_fields ADD CONSTRAINT restricted_pii_fields_subject_kind_check
+            CHECK (subject_kind IN ('document', 'call', 'customer'));
+    END IF;
+END $$;
 
 CREATE TABLE IF NOT EXISTS tenant_readers (
     role_oid   oid         PRIMARY KEY,
@@ -403,10 +439,28 @@ DDL = (TABLES_DDL
                  + f"REVOKE ALL ON {t} FROM {READER_ROLE};\n" for t in RESTRICTED_TABLES))
 
 _LOCK_ID = 0x61757465  # serialises concurrent migrations ("aute")
+#: the schema a database holds is this DDL's digest, recorded in `schema_migrations`
+DDL_SHA256 = hashlib.sha256(DDL.encode()).hexdigest()
 
 
 def migrate(conn: psycopg.Connection) -> None:
-    """Create or update the schema; safe to run concurrently and repeatedly."""
+    """Create or update the schema; safe to run concurrently and repeatedly.
+
+    Invariant: the DDL runs only if the database does not already hold it (its digest in
+    `schema_migrations`). It takes ACCESS EXCLUSIVE locks on every tenant table (row-level
+    security, statistics, policies), so running it while a projection's transaction holds
+    one of them deadlocked (a worker connecting mid-stream; test_agent_deliveries.py); an
+    up-to-date database takes no lock but the advisory one.
+    """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, "
+                     "ddl_sha256 text NOT NULL, applied_at timestamptz NOT NULL)")
+        row = conn.execute("SELECT ddl_sha256 FROM schema_migrations WHERE id = 1").fetchone()
+        if row is not None and row[0] == DDL_SHA256:
+            return
         conn.execute(DDL)
+        conn.execute("REVOKE ALL ON schema_migrations FROM PUBLIC")
+        conn.execute("INSERT INTO schema_migrations (id, ddl_sha256, applied_at) "
+                     "VALUES (1, %s, now()) ON CONFLICT (id) DO UPDATE SET "
+                     "ddl_sha256 = EXCLUDED.ddl_sha256, applied_at = now()", (DDL_SHA256,))

@@ -73,7 +73,7 @@ ROLE_PRINCIPALS: dict[str, Principal] = {
 #: the topics connectors produce to (events entering the pipeline)
 INGEST_TOPICS: tuple[topics.TopicSpec, ...] = (
     topics.CONVERSATIONS_RAW, topics.DOCUMENTS_UPLOADED, topics.CALLS_RECORDED,
-    topics.WORKFLOW_REQUESTS, topics.AGENT_TASKS_REQUESTED,
+    topics.WORKFLOW_REQUESTS, topics.AGENT_TASKS_REQUESTED, topics.CUSTOMERS_RAW,
 )
 
 #: principals that read every redacted topic

@@ -121,6 +121,20 @@ class Settings(BaseSettings):
                                description="processes for OCR and transcription")
     media_timeout_s: float = Field(default=900.0,
                                    description="a document or call taking longer is dead-lettered")
+    # agent deliveries (connectors/delivery): off until a server is named
+    smtp_host: str | None = Field(default=None, description="SMTP server for send_email; "
+                                  "unset: email deliveries fail as not configured")
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="STARTTLS before login")
+    smtp_from: str = Field(default="Auterity <noreply@auterity.local>",
+                           description="From: of delivered emails")
+    sms_gateway_url: str | None = Field(default=None, description="HTTP SMS gateway endpoint "
+                                        "for send_sms (POST JSON, Idempotency-Key header)")
+    sms_gateway_token: SecretStr | None = Field(default=None,
+                                                description="bearer token for the SMS gateway")
+    delivery_timeout_s: float = Field(default=30.0, description="per SMTP/HTTP attempt")
 
     @property
     def kafka_servers(self) -> str:

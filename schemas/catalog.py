@@ -28,6 +28,9 @@ SCHEMA_IDS: dict[str, int] = {
     "DeadLetter": 16,
     "RestrictedFields": 17,
     "AgentRegistered": 18,
+    "CustomerContact": 19,
+    "DeliveryRequested": 20,
+    "DeliveryCompleted": 21,
 }
 
 MODELS_BY_NAME: dict[str, type[events.Event]] = {m.__name__: m for m in events.EVENT_MODELS}

@@ -267,10 +267,26 @@ class RestrictedFields(Event):
     number; a caller's name and number). Raw layer: only the restricted projection reads
     the topic, and it writes a table ordinary readers cannot select from."""
 
-    subject_kind: Literal["document", "call"]
+    subject_kind: Literal["document", "call", "customer"]
     subject_id: str
     source_event_id: str
     fields: dict[str, str | None] = Field(default_factory=dict)
+
+
+class CustomerContact(Event):
+    """A customer's contact record as the dealership's CRM holds it (raw PII: only the
+    restricted projection reads the topic). Deliveries address a customer by `customer_id`
+    and take the address from here at the moment of sending, so no prompt, task or outbox
+    record ever holds it. An opt-out (`email_opt_in`/`sms_opt_in` False) stops deliveries on
+    that channel."""
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    email_opt_in: bool = True
+    sms_opt_in: bool = True
 
 
 class AgentTaskRequested(Event):
@@ -340,6 +356,43 @@ class AgentTaskCompleted(Event):
         default_factory=list, description="past tasks recalled from memory for this one")
     memory_error: str | None = Field(
         default=None, description="why the task ran without its memory (store unavailable)")
+
+
+class DeliveryRequested(Event):
+    """An outbox record: one message an action agent decided to send (processors/ai_agents/
+    actions.py). It names the customer, never an address: `{{customer.first_name}}` style
+    placeholders in `subject`/`body` are filled only at delivery, from the restricted layer.
+    `delivery_id` is derived from the tenant, the task and the message's index, so a task
+    run twice asks for the same deliveries."""
+
+    delivery_id: str
+    task_id: str
+    channel: Literal["email", "sms"]
+    customer_ref: str = Field(min_length=1, max_length=128)
+    subject: str = Field(default="", max_length=300)
+    body: str = Field(min_length=1, max_length=20_000)
+    variant: str | None = Field(default=None, max_length=64,
+                                description="the message variant, for learning what works")
+    workflow_id: str | None = None
+    output_redactions: dict[str, int] = Field(
+        default_factory=dict, description="PII findings the output firewall masked, by type")
+
+
+class DeliveryCompleted(Event):
+    """What became of one delivery: `sent` (once per delivery id), `failed` (with why), or
+    `unknown` (a crash interrupted sending over a channel that cannot dedupe: not resent, so
+    it cannot arrive twice). No address in it."""
+
+    delivery_id: str
+    task_id: str
+    channel: Literal["email", "sms"]
+    customer_ref: str
+    status: Literal["sent", "failed", "unknown"]
+    provider: str = ""
+    provider_message_id: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    variant: str | None = None
 
 
 class ModelUsage(Event):
@@ -413,4 +466,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     AuditRecord,
     DeadLetter,
     RestrictedFields,
+    CustomerContact,
+    DeliveryRequested,
+    DeliveryCompleted,
 )

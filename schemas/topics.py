@@ -84,6 +84,16 @@ AGENT_TASKS_COMPLETED = TopicSpec(
 AGENTS_REGISTERED = TopicSpec(
     "agents.registered", events.AgentRegistered, "agent_id", partitions=1, compacted=True,
     description="AI agents and their capabilities (compacted: the latest per agent)")
+CUSTOMERS_RAW = TopicSpec(
+    "customers.raw", events.CustomerContact, "customer_id", raw_pii=True,
+    readers=("restricted_projection",),
+    description="CRM customer contact records (raw PII: restricted store only)")
+DELIVERIES_OUTBOX = TopicSpec(
+    "deliveries.outbox", events.DeliveryRequested, "delivery_id",
+    description="messages action agents decided to send (placeholders, no addresses)")
+DELIVERIES_COMPLETED = TopicSpec(
+    "deliveries.completed", events.DeliveryCompleted, "delivery_id",
+    description="what became of each delivery (sent once, failed, unknown)")
 MODEL_USAGE = TopicSpec(
     "model.usage", events.ModelUsage, "tenant_id", retention_ms=30 * DAY_MS,
     description="one event per AI model call")
@@ -106,6 +116,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     WORKFLOWS_GENERATED, INTERFACES_GENERATED, DOCUMENTS_UPLOADED, DOCUMENTS_EXTRACTED,
     CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
     AGENTS_REGISTERED, MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
+    CUSTOMERS_RAW, DELIVERIES_OUTBOX, DELIVERIES_COMPLETED,
 )
 
 

@@ -1,6 +1,6 @@
 """AI agent tasks on the stream (issue 11):
 
-    agent.tasks.requested --agent_tasks--> agent.tasks.completed
+    agent.tasks.requested --agent_tasks--> agent.tasks.completed (+ deliveries.outbox)
     (on start) one AgentRegistered per agent --> agents.registered
 
 Wiring only: the step decodes a request, runs `processors.ai_agents.dispatch.dispatch` (the
@@ -11,9 +11,9 @@ sends it keyed by task id.
 Invariants:
 - one result per (tenant, task id): the step's table `agent-task-results` (keyed by task id,
   so partitioned like the requests; a row maps each tenant to its answer) keeps each task's
-  encoded result, and a redelivered request is answered with
-  it, never run again; the same task twice in one batch waits for the first (a lock per
-  task); tenants' task ids never collide;
+  encoded result and outbox records, and a redelivered request is answered with them (all
+  sent again, byte for byte), never run again; the same task twice in one batch waits for
+  the first (a lock per task); tenants' task ids never collide;
 - a request that cannot run (malformed input, no capable agent) gets a `failed` result AND
   a dead letter naming what was wrong, and the stream goes on; a rejection is not stored,
   so replaying the dead letter once the cause is fixed runs the task;
@@ -34,7 +34,7 @@ import asyncio
 import base64
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 
@@ -43,7 +43,7 @@ from processors.ai_agents.dispatch import (
     DispatchPolicy,
     Recall,
     TaskRejected,
-    dispatch,
+    run_task,
 )
 from processors.ai_agents.memory import MemoryRecall, Recollection, query_text
 from processors.ai_agents.model import AgentTask
@@ -52,7 +52,7 @@ from processors.ai_agents.selection import PerformanceBook
 from processors.pii.output_firewall import scan_job
 from runtime.settings import Settings
 from schemas import serde, topics
-from schemas.events import AgentTaskRequested
+from schemas.events import AgentTaskRequested, DeliveryRequested
 from streams.process_pool import StepPool
 from streams.step_loop import Send, StepRejected, step_agent
 from streams.usage_sink import KafkaUsageSink
@@ -61,19 +61,35 @@ log = logging.getLogger("auterity.agents")
 STEP = "agent_tasks"
 
 
-def stored_answer(row: bytes, tenant_id: str) -> bytes | None:
+class Answer(NamedTuple):
+    """A task's encoded result and its encoded outbox records."""
+
+    completed: bytes
+    outbox: tuple[bytes, ...]
+
+
+def stored_answer(row: bytes, tenant_id: str) -> Answer | None:
     """The answer `tenant_id`'s task has in a results-table row (task id -> {tenant: answer};
-    keyed by task id alone so the table is partitioned like the requests)."""
+    keyed by task id alone so the table is partitioned like the requests). An answer is
+    {"completed": b64, "outbox": [b64, ...]} (a bare b64 string: a result without outbox,
+    as rows were before outbox records)."""
     if not row:
         return None
     answer = json.loads(row).get(tenant_id)
-    return base64.b64decode(answer) if answer else None
+    if not answer:
+        return None
+    if isinstance(answer, str):
+        return Answer(base64.b64decode(answer), ())
+    return Answer(base64.b64decode(answer["completed"]),
+                  tuple(base64.b64decode(v) for v in answer.get("outbox", ())))
 
 
-def with_answer(row: bytes, tenant_id: str, encoded: bytes) -> bytes:
+def with_answer(row: bytes, tenant_id: str, completed: bytes,
+                outbox: tuple[bytes, ...] = ()) -> bytes:
     """The results-table row with `tenant_id`'s answer added."""
     answers = json.loads(row) if row else {}
-    answers[tenant_id] = base64.b64encode(encoded).decode()
+    answers[tenant_id] = {"completed": base64.b64encode(completed).decode(),
+                          "outbox": [base64.b64encode(v).decode() for v in outbox]}
     return json.dumps(answers, sort_keys=True).encode()
 
 
@@ -86,6 +102,10 @@ def recall_in_thread(memory: MemoryRecall) -> Recall:
             query_text(task.task_type, task.input), exclude_task_id=task.task_id)
 
     return recall
+
+
+def _delivery_key(encoded: bytes) -> bytes:
+    return serde.decode(encoded, DeliveryRequested).delivery_id.encode()
 
 
 def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: KafkaUsageSink,
@@ -115,6 +135,9 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
         await asyncio.gather(*sent)
         log.info("announced %d AI agents", len(sent))
 
+    outbox = app.topic(topics.DELIVERIES_OUTBOX.name(settings.topic_prefix),
+                       key_type=bytes, value_type=bytes,
+                       partitions=topics.DELIVERIES_OUTBOX.partitions)
     running: dict[bytes, asyncio.Lock] = {}
     recall = recall_in_thread(memory) if memory is not None else None
 
@@ -126,18 +149,23 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
         try:
             async with lock:  # the same task twice in one batch runs once
                 if stored := stored_answer(results[key], req.tenant_id):  # a redelivery
-                    return [(completed, key, stored)]
+                    # the same bytes again, the outbox records too (they may be what the
+                    # crash lost); the delivery connector sends each delivery id once
+                    return [(completed, key, stored.completed),
+                            *((outbox, _delivery_key(v), v) for v in stored.outbox)]
                 try:
-                    done = await dispatch(req, registry, book, policy, recall=recall)
+                    ran = await run_task(req, registry, book, policy, recall=recall)
                 except TaskRejected as exc:
                     # not stored: a replay after the cause is fixed (an agent deployed) runs;
                     # not scanned: it holds the step's own words (dispatch.py), no input
                     raise StepRejected(exc.kind, str(exc), [
                         (completed, key, serde.encode(exc.completed))]) from exc
-                done = await firewall.run(scan_job, done)
+                done = await firewall.run(scan_job, ran.completed)
                 encoded = serde.encode(done)
-                results[key] = with_answer(results[key], req.tenant_id, encoded)
-                return [(completed, key, encoded)]
+                queued = [serde.encode(await firewall.run(scan_job, d)) for d in ran.deliveries]
+                results[key] = with_answer(results[key], req.tenant_id, encoded, tuple(queued))
+                return [(completed, key, encoded),
+                        *((outbox, _delivery_key(v), v) for v in queued)]
         finally:
             if not lock.locked() and running.get(running_as) is lock:
                 del running[running_as]

@@ -18,7 +18,7 @@ from projections.agent_memory import PgMemoryRecall
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
-from streams import agent_steps, builder_steps, media_steps, redaction_step
+from streams import agent_steps, builder_steps, delivery_steps, media_steps, redaction_step
 from streams.builder_steps import WorkflowLookup
 from streams.usage_sink import KafkaUsageSink
 
@@ -101,4 +101,5 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     media_steps.wire(app, settings, models.gateway, models.usage)
     agent_steps.wire(app, settings, worker_agents(models.gateway), models.usage, pii_pool,
                      memory=PgMemoryRecall(settings))
+    delivery_steps.wire(app, settings)
     return app

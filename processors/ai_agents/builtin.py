@@ -1,4 +1,5 @@
-"""The AI agents the worker runs (more land with issue 11's dealership agents).
+"""The AI agents the worker runs (more land with issue 11's dealership agents): the action
+agents `send_email` and `send_sms` (processors/ai_agents/actions.py) and
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
   through the worker's one LLM gateway (router, budgets, usage events), operation
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from processors.ai_agents.actions import SendEmailAgent, SendSmsAgent
 from processors.ai_agents.dispatch import AgentRegistry
 from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
@@ -71,4 +73,4 @@ def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
 
 def worker_agents(gateway: LlmGateway) -> AgentRegistry:
     """The registry of the agents the worker runs."""
-    return AgentRegistry([LlmGenerateAgent(gateway)])
+    return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent()])

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from processors.ai_agents.memory import Recollection, memory_text
 from processors.ai_agents.model import AgentTask, AiAgent, TaskInputError, TaskOutcome
 from processors.ai_agents.selection import NoCapableAgentError, PerformanceBook, choose_agent
-from schemas.events import AgentTaskCompleted, AgentTaskRequested, utcnow
+from schemas.events import AgentTaskCompleted, AgentTaskRequested, DeliveryRequested, utcnow
 from schemas.ids import derived_id
 
 #: what a task type looks like (processors/ai_agents/model.py Capability.task_type); a
@@ -135,10 +135,40 @@ def parse_task(req: AgentTaskRequested) -> AgentTask:
                      context=_json_object(req, "context_json"))
 
 
+@dataclass(frozen=True)
+class Dispatched:
+    """A task's result and the outbox records of the messages its agent decided to send
+    (none unless it succeeded)."""
+
+    completed: AgentTaskCompleted
+    deliveries: tuple[DeliveryRequested, ...] = ()
+
+
+def outbox(req: AgentTaskRequested, outcome: TaskOutcome) -> tuple[DeliveryRequested, ...]:
+    """The outbox records of a successful outcome's deliveries (ids from the agent, derived
+    from the task: processors/ai_agents/actions.py)."""
+    if not outcome.success:
+        return ()
+    return tuple(DeliveryRequested(
+        event_id=derived_id(f"{req.tenant_id}/{d.delivery_id}", "delivery-requested"),
+        tenant_id=req.tenant_id, occurred_at=utcnow(), delivery_id=d.delivery_id,
+        task_id=req.task_id, channel=d.channel, customer_ref=d.customer_ref,
+        subject=d.subject, body=d.body, variant=d.variant, workflow_id=req.workflow_id)
+        for d in outcome.deliveries)
+
+
 async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: PerformanceBook,
                    policy: DispatchPolicy = DispatchPolicy(),
                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                    recall: Recall | None = None) -> AgentTaskCompleted:
+    """`run_task`'s result alone."""
+    return (await run_task(req, registry, book, policy, sleep, recall)).completed
+
+
+async def run_task(req: AgentTaskRequested, registry: AgentRegistry, book: PerformanceBook,
+                   policy: DispatchPolicy = DispatchPolicy(),
+                   sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                   recall: Recall | None = None) -> Dispatched:
     """Run one request (module doc); raises `TaskRejected` for what cannot run. If `recall`
     fails the task runs without memory and its result says so (`memory_error`): a memory
     store that is down slows learning, it does not stop the dealership's tasks."""
@@ -190,11 +220,11 @@ async def dispatch(req: AgentTaskRequested, registry: AgentRegistry, book: Perfo
     book.record(agent.agent_id, task.task_type, success=outcome.success,
                 execution_ms=elapsed_ms, cost_usd=outcome.cost_usd,
                 confidence=outcome.confidence)
-    return _completed(req, status="completed" if outcome.success else "failed",
-                      agent_id=agent.agent_id, outcome=outcome, execution_ms=elapsed_ms,
-                      attempts=attempts, reason=choice.reason, task=task,
-                      memory_error=memory_error)
+    return Dispatched(_completed(
+        req, status="completed" if outcome.success else "failed", agent_id=agent.agent_id,
+        outcome=outcome, execution_ms=elapsed_ms, attempts=attempts, reason=choice.reason,
+        task=task, memory_error=memory_error), outbox(req, outcome))
 
 
-__all__ = ["AgentRegistry", "DispatchPolicy", "NoCapableAgentError", "Recall", "TaskRejected",
-           "dispatch", "parse_task"]
+__all__ = ["AgentRegistry", "Dispatched", "DispatchPolicy", "NoCapableAgentError", "Recall",
+           "TaskRejected", "dispatch", "outbox", "parse_task", "run_task"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,8 +63,24 @@ class AgentTask(BaseModel):
                 f"{capability.input_model.__name__}: {fields}") from exc
 
 
+class Delivery(BaseModel):
+    """A message an action agent decided to send: to a customer by reference, its text a
+    template (processors/ai_agents/placeholders.py). The step puts it on the outbox topic;
+    the delivery connector sends it once per `delivery_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: str = Field(min_length=1)
+    channel: Literal["email", "sms"]
+    customer_ref: str = Field(min_length=1, max_length=128)
+    subject: str = Field(default="", max_length=300)
+    body: str = Field(min_length=1, max_length=20_000)
+    variant: str | None = Field(default=None, max_length=64)
+
+
 class TaskOutcome(BaseModel):
-    """What an agent returns: the output (of the capability's output model) or an error."""
+    """What an agent returns: the output (of the capability's output model) or an error,
+    and the messages it decided to send (`deliveries`, only with success)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -73,6 +89,7 @@ class TaskOutcome(BaseModel):
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     cost_usd: float = Field(default=0.0, ge=0.0)
     error: str | None = None
+    deliveries: tuple[Delivery, ...] = ()
 
 
 class AiAgent(abc.ABC):

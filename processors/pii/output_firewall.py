@@ -50,7 +50,7 @@ SKIP_KEYS = frozenset({
     "timing_offset", "document_kind", "version", "model", "trigger", "event", "next",
     "depends_on", "on_success", "on_failure", "output_redactions", "pii_fields", "speakers",
     "speaker", "role", "sender_role", "component", "icon", "format", "unit", "operator",
-    "task_type", "agent_type", "selection_reason",
+    "task_type", "agent_type", "selection_reason", "customer_ref",
 })  # fmt: skip
 #: keys inside a JSON definition whose strings are free text (everything else is structure)
 JSON_TEXT_KEYS = frozenset({

@@ -20,6 +20,7 @@ import pytest
 
 from compose import processes as supervisor
 from compose import stack
+from connectors.samples.delivery_servers import LocalSmsGateway, LocalSmtpServer
 from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.settings import Settings
@@ -40,6 +41,10 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str,
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
+SMTP_PORT = int(os.environ.get("AUTERITY_TEST_SMTP_PORT", "18025"))
+SMS_PORT = int(os.environ.get("AUTERITY_TEST_SMS_PORT", "18026"))
+
+
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     # Not under pytest's basetemp: that is mode 0700, and pgserver runs pg_ctl as its own
@@ -57,6 +62,12 @@ def settings() -> Iterator[Settings]:
         "AUTERITY_TOPIC_PREFIX": f"t{SESSION}.",
         "AUTERITY_APP_ID": f"auterity-test-{SESSION}",
         "AUTERITY_REDACTION_WORKERS": "2",
+        # deliveries go to the real local receivers of the `deliveries` fixture
+        "AUTERITY_SMTP_HOST": "127.0.0.1",
+        "AUTERITY_SMTP_PORT": str(SMTP_PORT),
+        "AUTERITY_SMS_GATEWAY_URL": f"http://127.0.0.1:{SMS_PORT}/sms",
+        "AUTERITY_SMS_GATEWAY_TOKEN": "test-gateway-token",
+        "AUTERITY_DELIVERY_TIMEOUT_S": "5",
     }
     os.environ.update(env)
     s = Settings()
@@ -68,6 +79,13 @@ def settings() -> Iterator[Settings]:
     stack.down(s)
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def deliveries(settings: Settings) -> Iterator[tuple[LocalSmtpServer, LocalSmsGateway]]:
+    """A real SMTP server (aiosmtpd) and an HTTP SMS gateway the worker delivers to."""
+    with LocalSmtpServer(SMTP_PORT) as smtp, LocalSmsGateway(SMS_PORT) as sms:
+        yield smtp, sms
 
 
 #: seconds each process took from start to ready when the pipeline fixture started it

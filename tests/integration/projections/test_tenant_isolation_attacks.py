@@ -116,6 +116,10 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             f"{src})",
             (tenant, f"task:{k}", f"task-{k}", f"memory {k}",
              "[" + ",".join(["0.05"] * 384) + "]", k)))
+        out["agent_deliveries"].append((
+            "INSERT INTO agent_deliveries (tenant_id, delivery_id, task_id, channel, "
+            "customer_ref, status, error) VALUES (%s, %s, %s, 'email', %s, 'failed', %s)",
+            (tenant, f"delivery-{k}", f"task-{k}", f"cust-{k}", f"error {k}")))
         out["restricted_pii_fields"].append((
             "INSERT INTO restricted_pii_fields (tenant_id, subject_kind, subject_id, fields, "
             "event_id, source_event_id, created_at, source_topic, source_partition, "

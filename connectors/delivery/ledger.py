@@ -1,0 +1,111 @@
+"""The delivery ledger in Postgres (`agent_deliveries`): what was sent, once per delivery id.
+
+    claim -> (send) -> finish
+
+Invariants:
+- `claim` is atomic (INSERT ... ON CONFLICT): of two claims of one delivery id exactly one
+  is `new`; a later claim sees the recorded state: a final one (`sent`, `failed`,
+  `unknown`) is answered from the ledger and nothing is sent again; `sending` means an
+  earlier attempt was interrupted (a crash between claim and finish) and the caller decides
+  (connectors/delivery/service.py);
+- `release` forgets a claim that never reached a sender (a configuration or data error
+  sent to the dead letters), so a replay once it is fixed sends;
+- no address is stored: the customer is named by reference.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, NamedTuple
+
+import psycopg
+
+from schemas.events import DeliveryRequested
+
+
+class Recorded(NamedTuple):
+    status: str
+    attempts: int
+    provider: str
+    provider_message_id: str | None
+    error: str | None
+
+
+class Claim(NamedTuple):
+    new: bool
+    previous: Recorded | None
+
+
+class DeliveryLedger:
+    """The ledger over one connection (a lock: one thread at a time); reconnects if broken.
+    `connect` opens a connection to the Postgres that holds `agent_deliveries`."""
+
+    def __init__(self, connect: Any) -> None:
+        self._connect = connect
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    def claim(self, req: DeliveryRequested) -> Claim:
+        with self._lock:
+            conn = self._connection()
+            with conn.transaction():
+                inserted = conn.execute(
+                    "INSERT INTO agent_deliveries (tenant_id, delivery_id, task_id, channel, "
+                    "customer_ref, variant, status, attempts) VALUES (%s, %s, %s, %s, %s, %s, "
+                    "'sending', 1) ON CONFLICT (tenant_id, delivery_id) DO NOTHING "
+                    "RETURNING 1", (req.tenant_id, req.delivery_id, req.task_id, req.channel,
+                                    req.customer_ref, req.variant)).fetchone()
+                if inserted:
+                    return Claim(True, None)
+                row = conn.execute(
+                    "SELECT status, attempts, provider, provider_message_id, error FROM "
+                    "agent_deliveries WHERE tenant_id = %s AND delivery_id = %s FOR UPDATE",
+                    (req.tenant_id, req.delivery_id)).fetchone()
+                assert row is not None
+                previous = Recorded(*row)
+                if previous.status == "sending":
+                    conn.execute("UPDATE agent_deliveries SET attempts = attempts + 1, "
+                                 "updated_at = now() WHERE tenant_id = %s AND delivery_id = %s",
+                                 (req.tenant_id, req.delivery_id))
+                return Claim(False, previous)
+
+    def finish(self, req: DeliveryRequested, status: str, *, attempts: int, provider: str = "",
+               provider_message_id: str | None = None, error: str | None = None) -> None:
+        with self._lock:
+            self._connection().execute(
+                "UPDATE agent_deliveries SET status = %s, attempts = %s, provider = %s, "
+                "provider_message_id = %s, error = %s, updated_at = now() "
+                "WHERE tenant_id = %s AND delivery_id = %s",
+                (status, attempts, provider, provider_message_id, error, req.tenant_id,
+                 req.delivery_id))
+
+    def release(self, req: DeliveryRequested) -> None:
+        with self._lock:
+            self._connection().execute(
+                "DELETE FROM agent_deliveries WHERE tenant_id = %s AND delivery_id = %s AND "
+                "status = 'sending'", (req.tenant_id, req.delivery_id))
+
+    def contact(self, tenant_id: str, customer_ref: str) -> dict[str, str | None] | None:
+        with self._lock:
+            return customer_contact(self._connection(), tenant_id, customer_ref)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def customer_contact(conn: psycopg.Connection[Any], tenant_id: str, customer_ref: str
+                     ) -> dict[str, str | None] | None:
+    """The customer's contact fields from the restricted layer (`restricted_pii_fields`,
+    subject kind `customer`), or None."""
+    row = conn.execute("SELECT fields FROM restricted_pii_fields WHERE tenant_id = %s AND "
+                       "subject_kind = 'customer' AND subject_id = %s",
+                       (tenant_id, customer_ref)).fetchone()
+    return None if row is None else dict(row[0])
