@@ -20,7 +20,6 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +43,7 @@ from processors.embeddings import MiniLmEmbedder, default_embedder
 from projections.postgres_schema import migrate
 from projections.postgres_sink import PostgresProjection, copy_rows
 from projections.postgres_targets import SOURCE, insert_one_per_key, source_of, update_all_but
+from runtime.postgres import SharedConnection, connect
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import AgentTaskCompleted
@@ -138,7 +138,9 @@ def _memory(row: Sequence[Any]) -> Memory:
 class PgMemoryRecall:
     """`processors.ai_agents.memory.MemoryRecall` over `agent_memory` (HNSW, cosine).
 
-    One connection, used by one thread at a time (a lock); reconnects if it broke.
+    One connection, used by one thread at a time (runtime.postgres.SharedConnection: bounded
+    connect and statement time, reconnects if it broke, `StoreUnavailable` if Postgres is not
+    there).
 
     The search path is chosen by size, not by the planner: tenant tables keep no column
     statistics (projections/postgres_schema.py: estimates must not reveal other tenants'
@@ -152,17 +154,14 @@ class PgMemoryRecall:
     def __init__(self, settings: Settings, embedder: MiniLmEmbedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
+        self._shared = SharedConnection(self._open, "agent memory")
         self._sizes: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = psycopg.connect(self.settings.resolved_database_url(), autocommit=True)
-            migrate(conn)
-            register_vector(conn)
-            self._conn = conn
-        return self._conn
+    def _open(self) -> psycopg.Connection[Any]:
+        conn = connect(self.settings.resolved_database_url(), "auterity-agent-memory")
+        migrate(conn)
+        register_vector(conn)
+        return conn
 
     def embed(self, text: str) -> np.ndarray:
         if self._embedder is None:
@@ -183,8 +182,7 @@ class PgMemoryRecall:
         HNSW index (the bench), None chooses by size (class doc)."""
         params = {"q": query, "tenant": tenant_id, "type": task_type, "agent": agent_id,
                   "exclude": exclude_task_id, "k": k, "window": window}
-        with self._lock:
-            conn = self._connection()
+        with self._shared.use() as conn:
             if exact is None:
                 exact = self._size(conn, tenant_id, task_type) < EXACT_BELOW
             with conn.transaction():
@@ -218,7 +216,4 @@ class PgMemoryRecall:
         return size
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._shared.close()

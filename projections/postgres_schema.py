@@ -50,6 +50,7 @@ Tenant isolation (a reader runs any SQL it likes; it still cannot choose its ten
 from __future__ import annotations
 
 import hashlib
+import time
 
 import psycopg
 
@@ -443,22 +444,61 @@ _LOCK_ID = 0x61757465  # serialises concurrent migrations ("aute")
 DDL_SHA256 = hashlib.sha256(DDL.encode()).hexdigest()
 
 
+#: the guarantees checked on every connect (cheap: one catalog query): each reader-visible
+#: table has row-level security, exactly one policy (ours, for SELECT), no column statistics
+#: and no grant to PUBLIC; a table that drifted (an operator's ALTER) makes migrate run the
+#: DDL again, which restores all of it
+_ISOLATION_HOLDS = """
+SELECT count(*) FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%(tables)s)
+  AND c.relrowsecurity
+  AND (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) = 1
+  AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+              AND p.polname = %(policy)s AND p.polcmd = 'r')
+  AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                  AND NOT a.attisdropped AND a.attstattarget IS DISTINCT FROM 0)
+  AND NOT EXISTS (SELECT 1 FROM aclexplode(c.relacl) x WHERE x.grantee = 0)
+"""
+#: how long a migration waits for a table lock (a projection mid-batch) before it lets go
+#: and tries again (MIGRATE_TRIES times, backing off): it never queues ahead of the stream
+MIGRATE_LOCK_TIMEOUT = "5s"
+MIGRATE_TRIES = 6
+
+
 def migrate(conn: psycopg.Connection) -> None:
     """Create or update the schema; safe to run concurrently and repeatedly.
 
-    Invariant: the DDL runs only if the database does not already hold it (its digest in
-    `schema_migrations`). It takes ACCESS EXCLUSIVE locks on every tenant table (row-level
-    security, statistics, policies), so running it while a projection's transaction holds
-    one of them deadlocked (a worker connecting mid-stream; test_agent_deliveries.py); an
-    up-to-date database takes no lock but the advisory one.
+    Invariants: the DDL runs only if the database does not already hold it — its digest in
+    `schema_migrations` AND the tenant isolation of every reader-visible table intact
+    (`_ISOLATION_HOLDS`: drift is healed on the next connect). The DDL takes ACCESS
+    EXCLUSIVE locks on every tenant table (row-level security, statistics, policies), so
+    running it while a projection's transaction holds one of them deadlocked (a worker
+    connecting mid-stream; test_agent_deliveries.py): an up-to-date database takes no lock
+    but the advisory one, and a DDL run waits at most MIGRATE_LOCK_TIMEOUT per try.
     """
+    for attempt in range(MIGRATE_TRIES):
+        try:
+            _migrate_once(conn)
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == MIGRATE_TRIES - 1:
+                raise
+            time.sleep(0.2 * 2**attempt)  # a backoff, the stream holds the locks
+
+
+def _migrate_once(conn: psycopg.Connection) -> None:
     with conn.transaction():
+        conn.execute(f"SET LOCAL lock_timeout = '{MIGRATE_LOCK_TIMEOUT}'")
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, "
                      "ddl_sha256 text NOT NULL, applied_at timestamptz NOT NULL)")
         row = conn.execute("SELECT ddl_sha256 FROM schema_migrations WHERE id = 1").fetchone()
         if row is not None and row[0] == DDL_SHA256:
-            return
+            tables = list(TENANT_TABLES + RESTRICTED_TABLES)
+            held = conn.execute(_ISOLATION_HOLDS, {"tables": tables,
+                                                   "policy": POLICY_NAME}).fetchone()
+            if held is not None and held[0] == len(tables):
+                return
         conn.execute(DDL)
         conn.execute("REVOKE ALL ON schema_migrations FROM PUBLIC")
         conn.execute("INSERT INTO schema_migrations (id, ddl_sha256, applied_at) "

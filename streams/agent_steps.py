@@ -93,13 +93,19 @@ def with_answer(row: bytes, tenant_id: str, completed: bytes,
     return json.dumps(answers, sort_keys=True).encode()
 
 
-def recall_in_thread(memory: MemoryRecall) -> Recall:
-    """`memory.recall` for a task, run in a thread (it embeds and queries Postgres)."""
+#: how long a task waits for its memories before it runs without them (memory_error)
+RECALL_TIMEOUT_S = 10.0
+
+
+def recall_in_thread(memory: MemoryRecall, timeout_s: float = RECALL_TIMEOUT_S) -> Recall:
+    """`memory.recall` for a task, run in a thread (it embeds and queries Postgres), given
+    up after `timeout_s` (the dispatcher reports it as the task's memory_error)."""
 
     async def recall(task: AgentTask, agent_id: str) -> Recollection:
-        return await asyncio.to_thread(
+        return await asyncio.wait_for(asyncio.to_thread(
             memory.recall, task.tenant_id, agent_id, task.task_type,
-            query_text(task.task_type, task.input), exclude_task_id=task.task_id)
+            query_text(task.task_type, task.input), exclude_task_id=task.task_id),
+            timeout_s)
 
     return recall
 

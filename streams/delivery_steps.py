@@ -27,6 +27,7 @@ from connectors.delivery.ledger import DeliveryLedger
 from connectors.delivery.senders import Sender, configured_senders
 from connectors.delivery.service import DeliveryRejected, deliver
 from projections.postgres_schema import migrate
+from runtime.postgres import connect
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import DeliveryRequested
@@ -37,12 +38,12 @@ STEP = "deliveries"
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
-    def connect() -> psycopg.Connection[Any]:
-        conn = psycopg.connect(settings.resolved_database_url(), autocommit=True)
+    def open_connection() -> psycopg.Connection[Any]:
+        conn = connect(settings.resolved_database_url(), "auterity-deliveries")
         migrate(conn)
         return conn
 
-    return DeliveryLedger(connect)
+    return DeliveryLedger(open_connection)
 
 
 def wire(app: faust.App, settings: Settings, senders: dict[str, Sender] | None = None,

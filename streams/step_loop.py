@@ -19,6 +19,9 @@ Invariants:
   and every table write the batch made (the changelog records, via the app's producer);
   if publishing fails the process exits uncommitted (Faust acks a take_events batch even
   when the body raises, so the body must never raise), and the batch is redelivered;
+- a record whose handler raised `StoreUnavailable` (Postgres down or slow: nothing wrong
+  with the record) is never dead-lettered: the loop waits (backing off up to
+  STORE_RETRY_MAX_S) and runs those records again before anything of the batch is sent;
 - a step reading a raw-PII topic never logs an error's text (it may quote the input): the
   dead letter, in the raw layer, carries it.
 """
@@ -34,12 +37,16 @@ from typing import Any
 import faust
 
 from processors.errors import StepInputError
+from runtime.postgres import StoreUnavailable
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.dead_letters import dead_letter
 from streams.progress import StepProgress
 
 log = logging.getLogger("auterity.steps")
+#: the first and the longest wait before a batch whose store was unavailable runs again
+STORE_RETRY_S = 0.5
+STORE_RETRY_MAX_S = 30.0
 
 #: (faust topic, key, value) or (faust topic, key, value, partition): an explicit partition
 #: only where a step routes a record itself (the redaction step's re-routing)
@@ -114,7 +121,7 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
             try:
                 return await handler(ev)
             except Exception as exc:  # noqa: BLE001 - becomes a dead letter, stream goes on
-                if error_kind(exc) is None:
+                if error_kind(exc) is None and not isinstance(exc, StoreUnavailable):
                     unexpected(ev, exc)
                 return exc
 
@@ -125,7 +132,10 @@ def step_agent(app: faust.App, settings: Settings, spec: topics.TopicSpec, step:
         assert batch_handler is not None
         return await run_with_fallback(batch_handler, events, step, unexpected)
 
-    run_batch = per_record if handler is not None else whole_batch
+    run_once = per_record if handler is not None else whole_batch
+
+    async def run_batch(events: list[Any]) -> list[Outcome]:
+        return await until_stores_answer(run_once, events, step)
 
     async def agent(stream: Any) -> None:  # faust.Stream (StreamT lacks take_events)
         async for taken in stream.take_events(batch, 0.05):
@@ -185,10 +195,27 @@ async def run_with_fallback(batch_handler: BatchHandler, events: list[Any], step
                 raise RuntimeError(f"{step}: {len(one)} outcomes for 1 record")
             alone.append(one[0])
         except Exception as exc:  # noqa: BLE001 - the record becomes a dead letter
-            if error_kind(exc) is None:
+            if error_kind(exc) is None and not isinstance(exc, StoreUnavailable):
                 unexpected(ev, exc)
             alone.append(exc)
     return alone
+
+
+async def until_stores_answer(run: BatchHandler, events: list[Any], step: str,
+                              sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+                              ) -> list[Outcome]:
+    """`run(events)`, with the records whose outcome is `StoreUnavailable` run again (after
+    a backoff from STORE_RETRY_S doubling up to STORE_RETRY_MAX_S) until none is."""
+    outcomes = await run(events)
+    wait = STORE_RETRY_S
+    while waiting := [i for i, o in enumerate(outcomes) if isinstance(o, StoreUnavailable)]:
+        log.error("%s: %d record(s) wait for their store (%s); again in %.1f s", step,
+                  len(waiting), outcomes[waiting[0]], wait)
+        await sleep(wait)  # a backoff against an outage
+        wait = min(wait * 2, STORE_RETRY_MAX_S)
+        for i, outcome in zip(waiting, await run([events[i] for i in waiting]), strict=True):
+            outcomes[i] = outcome
+    return outcomes
 
 
 def _tenant(payload: bytes | None) -> str | None:

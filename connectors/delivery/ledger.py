@@ -10,16 +10,19 @@ Invariants:
   (connectors/delivery/service.py);
 - `release` forgets a claim that never reached a sender (a configuration or data error
   sent to the dead letters), so a replay once it is fixed sends;
-- no address is stored: the customer is named by reference.
+- no address is stored: the customer is named by reference;
+- Postgres down or slow raises `runtime.postgres.StoreUnavailable` (the step waits and runs
+  the record again), never a dead letter.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import psycopg
 
+from runtime.postgres import SharedConnection
 from schemas.events import DeliveryRequested
 
 
@@ -37,47 +40,38 @@ class Claim(NamedTuple):
 
 
 class DeliveryLedger:
-    """The ledger over one connection (a lock: one thread at a time); reconnects if broken.
+    """The ledger over one shared connection (one thread at a time); reconnects if broken.
     `connect` opens a connection to the Postgres that holds `agent_deliveries`."""
 
-    def __init__(self, connect: Any) -> None:
-        self._connect = connect
-        self._conn: psycopg.Connection[Any] | None = None
-        self._lock = threading.Lock()
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = self._connect()
-        return self._conn
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        self._shared = SharedConnection(connect, "delivery ledger")
 
     def claim(self, req: DeliveryRequested) -> Claim:
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                inserted = conn.execute(
-                    "INSERT INTO agent_deliveries (tenant_id, delivery_id, task_id, channel, "
-                    "customer_ref, variant, status, attempts) VALUES (%s, %s, %s, %s, %s, %s, "
-                    "'sending', 1) ON CONFLICT (tenant_id, delivery_id) DO NOTHING "
-                    "RETURNING 1", (req.tenant_id, req.delivery_id, req.task_id, req.channel,
-                                    req.customer_ref, req.variant)).fetchone()
-                if inserted:
-                    return Claim(True, None)
-                row = conn.execute(
-                    "SELECT status, attempts, provider, provider_message_id, error FROM "
-                    "agent_deliveries WHERE tenant_id = %s AND delivery_id = %s FOR UPDATE",
-                    (req.tenant_id, req.delivery_id)).fetchone()
-                assert row is not None
-                previous = Recorded(*row)
-                if previous.status == "sending":
-                    conn.execute("UPDATE agent_deliveries SET attempts = attempts + 1, "
-                                 "updated_at = now() WHERE tenant_id = %s AND delivery_id = %s",
-                                 (req.tenant_id, req.delivery_id))
-                return Claim(False, previous)
+        with self._shared.use() as conn, conn.transaction():
+            inserted = conn.execute(
+                "INSERT INTO agent_deliveries (tenant_id, delivery_id, task_id, channel, "
+                "customer_ref, variant, status, attempts) VALUES (%s, %s, %s, %s, %s, %s, "
+                "'sending', 1) ON CONFLICT (tenant_id, delivery_id) DO NOTHING "
+                "RETURNING 1", (req.tenant_id, req.delivery_id, req.task_id, req.channel,
+                                req.customer_ref, req.variant)).fetchone()
+            if inserted:
+                return Claim(True, None)
+            row = conn.execute(
+                "SELECT status, attempts, provider, provider_message_id, error FROM "
+                "agent_deliveries WHERE tenant_id = %s AND delivery_id = %s FOR UPDATE",
+                (req.tenant_id, req.delivery_id)).fetchone()
+            assert row is not None
+            previous = Recorded(*row)
+            if previous.status == "sending":
+                conn.execute("UPDATE agent_deliveries SET attempts = attempts + 1, "
+                             "updated_at = now() WHERE tenant_id = %s AND delivery_id = %s",
+                             (req.tenant_id, req.delivery_id))
+            return Claim(False, previous)
 
     def finish(self, req: DeliveryRequested, status: str, *, attempts: int, provider: str = "",
                provider_message_id: str | None = None, error: str | None = None) -> None:
-        with self._lock:
-            self._connection().execute(
+        with self._shared.use() as conn:
+            conn.execute(
                 "UPDATE agent_deliveries SET status = %s, attempts = %s, provider = %s, "
                 "provider_message_id = %s, error = %s, updated_at = now() "
                 "WHERE tenant_id = %s AND delivery_id = %s",
@@ -85,20 +79,17 @@ class DeliveryLedger:
                  req.delivery_id))
 
     def release(self, req: DeliveryRequested) -> None:
-        with self._lock:
-            self._connection().execute(
+        with self._shared.use() as conn:
+            conn.execute(
                 "DELETE FROM agent_deliveries WHERE tenant_id = %s AND delivery_id = %s AND "
                 "status = 'sending'", (req.tenant_id, req.delivery_id))
 
     def contact(self, tenant_id: str, customer_ref: str) -> dict[str, str | None] | None:
-        with self._lock:
-            return customer_contact(self._connection(), tenant_id, customer_ref)
+        with self._shared.use() as conn:
+            return customer_contact(conn, tenant_id, customer_ref)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._shared.close()
 
 
 def customer_contact(conn: psycopg.Connection[Any], tenant_id: str, customer_ref: str

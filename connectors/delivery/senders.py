@@ -1,22 +1,36 @@
 """Channel senders: email over SMTP to any server, SMS through an HTTP gateway adapter.
 
-A sender either sends (returning the provider's message id, if any) or raises
-`TransientSendError` (worth retrying: connection refused, timeouts, SMTP 4xx, HTTP 408/429/5xx)
-or `PermanentSendError` (not: SMTP 5xx, other HTTP 4xx). `idempotent` says whether sending
-the same delivery id twice reaches the person once: the SMS adapter sends the delivery id as
-`Idempotency-Key` (the gateway contract), SMTP has no such thing.
+A sender either sends (returning the provider's message id, if any) or raises one of:
+- `TransientSendError`: worth retrying, nothing reached the person (connection refused, a
+  timeout before the message went out, SMTP 4xx, HTTP 408/429/5xx);
+- `PermanentSendError`: this message is refused (a bad address, a rejected body, a header
+  it cannot carry): do not retry;
+- `ChannelRefused`: the provider refuses US, whatever the message (bad credentials, SMTP
+  535, HTTP 401/403/404, a refused sender address): an operator must fix the settings;
+- `UncertainSendError`: the message went out and the answer was lost (an SMTP timeout or
+  disconnect after DATA): it may have arrived, so it is never sent again.
+`idempotent` says whether sending the same delivery id twice reaches the person once: the
+SMS adapter sends the delivery id as `Idempotency-Key` (the gateway contract), so a lost
+answer there is transient; SMTP has no such thing.
+
+Invariant: an error's text carries status codes only, never the provider's wording (which
+may quote the address in a form the caller cannot scrub).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 
 from runtime.settings import Settings
+
+log = logging.getLogger("auterity.deliveries")
 
 
 class SendResult(NamedTuple):
@@ -32,6 +46,14 @@ class PermanentSendError(RuntimeError):
     """The provider refused the message (a bad address, a rejected body): do not retry."""
 
 
+class ChannelRefused(RuntimeError):
+    """The provider refuses every message from us (credentials, URL, sender address)."""
+
+
+class UncertainSendError(RuntimeError):
+    """The message went out but its answer was lost: it may have arrived; never resend."""
+
+
 class Sender(Protocol):
     channel: str
     provider: str
@@ -39,6 +61,26 @@ class Sender(Protocol):
 
     def send(self, delivery_id: str, to: str, subject: str, body: str) -> SendResult:
         """Send one message (module doc)."""
+
+
+_ENHANCED = re.compile(rb"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def _smtp_code(code: int, text: Any) -> str:
+    """`SMTP 550 5.1.1`: the reply code and the enhanced status code, not the words."""
+    raw = text if isinstance(text, bytes) else str(text).encode()
+    enhanced = _ENHANCED.match(raw)
+    return f"SMTP {code}" + (f" {enhanced.group(1).decode()}" if enhanced else "")
+
+
+class _TrackedSmtp(smtplib.SMTP):
+    """smtplib.SMTP that remembers whether the message body started going out."""
+
+    data_started = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
 
 
 class SmtpSender:
@@ -59,33 +101,68 @@ class SmtpSender:
         self.timeout = settings.delivery_timeout_s
         self.provider = f"smtp://{self.host}:{self.port}"
 
-    def send(self, delivery_id: str, to: str, subject: str, body: str) -> SendResult:
-        msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = self.sender, to, subject
-        msg["Message-ID"] = make_msgid(idstring=delivery_id, domain="auterity.local")
-        msg["X-Auterity-Delivery-Id"] = delivery_id
-        msg.set_content(body)
+    def _message(self, delivery_id: str, to: str, subject: str, body: str) -> EmailMessage:
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.username and self.password is not None:
-                    smtp.login(self.username, self.password.get_secret_value())
-                refused = smtp.send_message(msg)
+            msg = EmailMessage()
+            msg["From"], msg["To"], msg["Subject"] = self.sender, to, subject
+            msg["Message-ID"] = make_msgid(idstring=delivery_id, domain="auterity.local")
+            msg["X-Auterity-Delivery-Id"] = delivery_id
+            msg.set_content(body)
+        except (ValueError, TypeError) as exc:  # a CR/LF in a header, an undecodable body
+            raise PermanentSendError(f"the message cannot be built ({type(exc).__name__}: "
+                                     "a line break in the subject or the address?)") from exc
+        return msg
+
+    def send(self, delivery_id: str, to: str, subject: str, body: str) -> SendResult:
+        msg = self._message(delivery_id, to, subject, body)
+        smtp: _TrackedSmtp | None = None
+        try:
+            smtp = _TrackedSmtp(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                smtp.starttls()
+            if self.username and self.password is not None:
+                smtp.login(self.username, self.password.get_secret_value())
+            refused = smtp.send_message(msg)
+            _quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise _by_code(min(codes), f"recipient refused ({codes})") from exc
+            codes = sorted(code for code, _ in exc.recipients.values())
+            raise _by_code(codes[0], f"recipient refused (SMTP {codes[0]})") from exc
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused,
+                smtplib.SMTPNotSupportedError) as exc:
+            detail = (_smtp_code(exc.smtp_code, exc.smtp_error)
+                      if isinstance(exc, smtplib.SMTPResponseException) else "not supported")
+            raise ChannelRefused(f"{self.provider} refuses our session ({type(exc).__name__}"
+                                 f", {detail}): check AUTERITY_SMTP_*") from exc
         except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error
-            text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-            raise _by_code(exc.smtp_code, f"SMTP {exc.smtp_code}: {text[:200]}") from exc
-        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
-                OSError) as exc:
+            # an answer, so a definite one: the server did not take the message
+            raise _by_code(exc.smtp_code, _smtp_code(exc.smtp_code, exc.smtp_error)) from exc
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            if smtp is not None and smtp.data_started:
+                raise UncertainSendError(
+                    f"{self.provider}: the answer to the message was lost "
+                    f"({type(exc).__name__}); it may have arrived, so it is not resent"
+                ) from exc
             raise TransientSendError(f"SMTP {self.provider} unreachable: "
-                                     f"{type(exc).__name__}: {exc}") from exc
+                                     f"{type(exc).__name__}") from exc
+        finally:
+            if smtp is not None:
+                smtp.close()
         if refused:
-            raise PermanentSendError(f"recipient refused: {sorted(refused.values())}")
+            codes = sorted(code for code, _ in refused.values())
+            raise PermanentSendError(f"recipient refused (SMTP {codes[0]})")
         return SendResult(self.provider, str(msg["Message-ID"]))
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """End the session once the message is answered: its fate is known, so QUIT's answer
+    (a non-221, a dropped connection) changes nothing and raises nothing."""
+    try:
+        code, _ = smtp.docmd("QUIT")
+    except (smtplib.SMTPException, OSError) as exc:
+        log.debug("SMTP QUIT failed after the message was answered: %s", type(exc).__name__)
+        return
+    if code != 221:
+        log.debug("SMTP QUIT answered %d after the message was answered", code)
 
 
 def _by_code(code: int, message: str) -> RuntimeError:
@@ -99,6 +176,8 @@ class HttpSmsSender:
 
     channel = "sms"
     idempotent = True
+    #: answers that refuse the channel (credentials, URL, method), not the message
+    CHANNEL_STATUSES = (401, 403, 404, 405)
 
     def __init__(self, settings: Settings) -> None:
         if not settings.sms_gateway_url:
@@ -117,16 +196,20 @@ class HttpSmsSender:
                                                 "reference": delivery_id},
                                 headers=headers, timeout=self.timeout)
         except httpx.TransportError as exc:
+            # a lost answer is safe to retry: the gateway dedupes on the Idempotency-Key
             raise TransientSendError(f"SMS gateway {self.provider} unreachable: "
                                      f"{type(exc).__name__}") from exc
-        if answer.status_code in (408, 429) or answer.status_code >= 500:
-            raise TransientSendError(f"SMS gateway answered {answer.status_code}")
-        if answer.status_code >= 400:
-            raise PermanentSendError(f"SMS gateway refused the message: {answer.status_code} "
-                                     f"{answer.text[:200]}")
+        status = answer.status_code
+        if status in (408, 429) or status >= 500:
+            raise TransientSendError(f"SMS gateway answered {status}")
+        if status in self.CHANNEL_STATUSES:
+            raise ChannelRefused(f"SMS gateway {self.provider} refuses us ({status}): check "
+                                 "AUTERITY_SMS_GATEWAY_URL / AUTERITY_SMS_GATEWAY_TOKEN")
+        if status >= 400:
+            raise PermanentSendError(f"SMS gateway refused the message ({status})")
         try:
             message_id = answer.json().get("id")
-        except ValueError:
+        except (ValueError, AttributeError):
             message_id = None
         return SendResult(self.provider, None if message_id is None else str(message_id))
 

@@ -7,11 +7,16 @@ Invariants:
   (the same `DeliveryCompleted` event id);
 - a claim found `sending` (a crash interrupted the previous attempt) is sent again only
   over an idempotent channel (the SMS gateway dedupes on the delivery id); over SMTP it
-  becomes `unknown` and is not resent, so no email can arrive twice;
-- what cannot be sent for a reason an operator can fix (the channel is not configured, the
+  becomes `unknown` and is not resent; likewise an SMTP answer lost after the message went
+  out (`UncertainSendError`) is `unknown`, never retried: no email can arrive twice;
+- what cannot be sent for a reason an operator can fix (the channel is not configured or
+  refuses our credentials, the provider stayed unreachable through every retry, the
   customer has no contact record) raises `DeliveryRejected` after releasing the claim (a
   dead letter; replaying it once fixed sends); an opt-out, a missing address or value, or a
-  provider's refusal is a final `failed`;
+  provider's refusal of this message is a final `failed`;
+- the contact is read before the claim and nothing but pure code runs between the claim
+  and the first send, so Postgres failing (`StoreUnavailable`, passed to the caller) leaves
+  no claim that was never sent, except after a send, where `sending` is the truth;
 - no address, phone number or filled text is put on an event, a log line or an error.
 """
 
@@ -23,9 +28,11 @@ from collections.abc import Callable, Mapping
 from connectors.delivery.ledger import DeliveryLedger, Recorded
 from connectors.delivery.senders import (
     CHANNEL_SETTING,
+    ChannelRefused,
     PermanentSendError,
     Sender,
     TransientSendError,
+    UncertainSendError,
 )
 from processors.ai_agents.placeholders import MissingValue, UnknownPlaceholder, fill
 from schemas.events import DeliveryCompleted, DeliveryRequested, utcnow
@@ -48,9 +55,12 @@ class DeliveryRejected(Exception):
 
 
 def _completed(req: DeliveryRequested, status: str, *, attempts: int = 0, provider: str = "",
-               message_id: str | None = None, error: str | None = None) -> DeliveryCompleted:
+               message_id: str | None = None, error: str | None = None,
+               rejected: str | None = None) -> DeliveryCompleted:
+    # a rejection is not the delivery's outcome (a replay may still send it): its own id
+    kind = "delivery-completed" if rejected is None else f"delivery-rejected-{rejected}"
     return DeliveryCompleted(
-        event_id=derived_id(f"{req.tenant_id}/{req.delivery_id}", "delivery-completed"),
+        event_id=derived_id(f"{req.tenant_id}/{req.delivery_id}", kind),
         tenant_id=req.tenant_id, occurred_at=utcnow(), delivery_id=req.delivery_id,
         task_id=req.task_id, channel=req.channel, customer_ref=req.customer_ref,
         status=status, provider=provider, provider_message_id=message_id,  # type: ignore[arg-type]
@@ -67,9 +77,19 @@ def _scrubbed(text: str, address: str) -> str:
     return text.replace(address, "<address>")
 
 
+def _rejected(req: DeliveryRequested, ledger: DeliveryLedger, kind: str, message: str,
+              *, attempts: int = 0, provider: str = "") -> DeliveryRejected:
+    ledger.release(req)
+    message = f"delivery {req.delivery_id}: {message}"
+    return DeliveryRejected(kind, message, _completed(
+        req, "failed", attempts=attempts, provider=provider, error=message, rejected=kind))
+
+
 def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str, Sender],
             sleep: Callable[[float], None] = time.sleep) -> DeliveryCompleted:
     """Send `req` once (module doc); blocking (run it in a thread)."""
+    sender = senders.get(req.channel)
+    contact = ledger.contact(req.tenant_id, req.customer_ref)
     claim = ledger.claim(req)
     attempts = 1
     if not claim.new:
@@ -77,7 +97,6 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
         assert previous is not None
         if previous.status != "sending":
             return _recorded(req, previous)
-        sender = senders.get(req.channel)
         if sender is None or not sender.idempotent:
             error = ("interrupted while sending (a crash); not resent over a channel that "
                      "cannot dedupe, so it cannot arrive twice")
@@ -85,42 +104,43 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
                           provider=sender.provider if sender else "", error=error)
             return _completed(req, "unknown", attempts=previous.attempts, error=error)
         attempts = previous.attempts + 1
-    sender = senders.get(req.channel)
     if sender is None:
-        ledger.release(req)
-        message = (f"delivery {req.delivery_id}: {req.channel} delivery is not configured "
-                   f"(set {CHANNEL_SETTING[req.channel]})")
-        raise DeliveryRejected("not_configured", message,
-                               _completed(req, "failed", error=message))
-    contact = ledger.contact(req.tenant_id, req.customer_ref)
+        raise _rejected(req, ledger, "not_configured", f"{req.channel} delivery is not "
+                        f"configured (set {CHANNEL_SETTING[req.channel]})")
     if contact is None:
-        ledger.release(req)
-        message = (f"delivery {req.delivery_id}: no contact record for customer "
-                   f"{req.customer_ref} (send it to customers.raw)")
-        raise DeliveryRejected("no_contact", message, _completed(req, "failed", error=message))
+        raise _rejected(req, ledger, "no_contact", f"no contact record for customer "
+                        f"{req.customer_ref} (send it to customers.raw)")
 
-    def failed(error: str) -> DeliveryCompleted:
-        ledger.finish(req, "failed", attempts=attempts, provider=sender.provider, error=error)
-        return _completed(req, "failed", attempts=attempts, provider=sender.provider,
+    def final(status: str, error: str) -> DeliveryCompleted:
+        ledger.finish(req, status, attempts=attempts, provider=sender.provider, error=error)
+        return _completed(req, status, attempts=attempts, provider=sender.provider,
                           error=error)
 
     if (contact.get(OPT_IN[req.channel]) or "true") == "false":
-        return failed(f"customer {req.customer_ref} opted out of {req.channel}")
+        return final("failed", f"customer {req.customer_ref} opted out of {req.channel}")
     address = contact.get(ADDRESS[req.channel])
     if not address:
-        return failed(f"customer {req.customer_ref} has no {ADDRESS[req.channel]}")
+        return final("failed", f"customer {req.customer_ref} has no {ADDRESS[req.channel]}")
     try:
         subject, body = fill(req.subject, contact), fill(req.body, contact)
     except (MissingValue, UnknownPlaceholder) as exc:
-        return failed(f"customer {req.customer_ref}: {exc}")
+        return final("failed", f"customer {req.customer_ref}: {exc}")
     for attempt in range(RETRIES + 1):
         try:
             result = sender.send(req.delivery_id, address, subject, body)
         except PermanentSendError as exc:
-            return failed(_scrubbed(str(exc), address))
+            return final("failed", _scrubbed(str(exc), address))
+        except UncertainSendError as exc:
+            return final("unknown", _scrubbed(str(exc), address))
+        except ChannelRefused as exc:
+            raise _rejected(req, ledger, "channel_refused", _scrubbed(str(exc), address),
+                            attempts=attempts, provider=sender.provider) from exc
         except TransientSendError as exc:
             if attempt == RETRIES:
-                return failed(f"{_scrubbed(str(exc), address)} (after {attempts} attempts)")
+                # nothing reached the person (senders.py), so a replay may send it
+                raise _rejected(req, ledger, "channel_unavailable",
+                                f"{_scrubbed(str(exc), address)} (after {attempts} attempts)",
+                                attempts=attempts, provider=sender.provider) from exc
             sleep(BACKOFF_S * 2**attempt)
             attempts += 1
             continue

@@ -11,7 +11,8 @@ metrics projection counts them in ClickHouse `output_scans`).
 
 Invariants:
 - a plain string field is scanned unless its key names an identifier or a code (`SKIP_KEYS`,
-  `*_id`) or it is the input firewall's own output (`ALREADY_REDACTED`); inside JSON text
+  `*_id`), it is an identifier on its event only (`IDENTIFIER_FIELDS`) or it is the input
+  firewall's own output (`ALREADY_REDACTED`); inside JSON text
   definitions (`DEFINITIONS`: workflow and interface definitions) only the free-text keys
   (`JSON_TEXT_KEYS`: names, descriptions, messages, subjects, bodies, labels, ...) are
   scanned, so step ids, connections, conditions and parameters stay exactly as they were;
@@ -50,7 +51,7 @@ SKIP_KEYS = frozenset({
     "timing_offset", "document_kind", "version", "model", "trigger", "event", "next",
     "depends_on", "on_success", "on_failure", "output_redactions", "pii_fields", "speakers",
     "speaker", "role", "sender_role", "component", "icon", "format", "unit", "operator",
-    "task_type", "agent_type", "selection_reason", "customer_ref",
+    "task_type", "agent_type", "selection_reason",
 })  # fmt: skip
 #: keys inside a JSON definition whose strings are free text (everything else is structure)
 JSON_TEXT_KEYS = frozenset({
@@ -70,6 +71,9 @@ ALREADY_REDACTED = frozenset({("DocumentExtracted", "redacted_text"),
                               ("DocumentExtracted", "blocks_json"),
                               ("CallAnalyzed", "redacted_transcript"),
                               ("CallAnalyzed", "segments")})
+#: (event type, field): an identifier only on that event (a CRM customer id names the
+#: customer the outbox addresses; under that key elsewhere it is text like any other)
+IDENTIFIER_FIELDS = frozenset({("DeliveryRequested", "customer_ref")})
 
 def mask(text: str, findings: list[Finding]) -> tuple[str, Counter[str]]:
     """`text` with each finding (presidio's conflict resolution applied) replaced by
@@ -128,7 +132,7 @@ def scan_event(event: E, analyzer: PiiAnalyzer) -> E:
     owner: list[str | None] = []  # the JSON field each text lies in (None: a plain field)
     parsed: dict[str, Any] = {}
     for key, value in data.items():
-        if _skipped(key) or (kind, key) in ALREADY_REDACTED:
+        if _skipped(key) or (kind, key) in ALREADY_REDACTED | IDENTIFIER_FIELDS:
             continue
         before = len(texts)
         if key.endswith("_json") and isinstance(value, str):

@@ -88,17 +88,29 @@ def test_email_and_sms_are_delivered_once_with_placeholders_filled_at_sending(
     assert msg["To"] == "ana.okafor@example.com" and msg["Subject"] == "Service for Ana"
     assert "Hi Ana Okafor, your car is due." in msg.get_content()
     got = sms.delivered[done[text.task_id].delivery_id]
+    # one request, not one message the gateway deduped from several
+    assert [r.key for r in sms.requests].count(got.key) == 1
     assert (got.to, got.body) == ("+15550100", "Hi Ana, reply YES to confirm.")
     assert got.authorization == "Bearer test-gateway-token"
 
     # the address and the filled text are at the receivers only: not in the task results,
-    # the outbox or the delivery results
+    # the outbox, the delivery results, the dead letters, the ledger or the agents' memory
+    secrets = (b"ana.okafor@example.com", b"+15550100", b"Hi Ana")
     for spec in (topics.AGENT_TASKS_COMPLETED, topics.DELIVERIES_OUTBOX,
-                 topics.DELIVERIES_COMPLETED):
+                 topics.DELIVERIES_COMPLETED, topics.DEAD_LETTERS):
         for m in read_topic(settings, spec.name(settings.topic_prefix),
                             principal=Principal.ADMIN):
-            for secret in (b"ana.okafor@example.com", b"+15550100", b"Hi Ana"):
-                assert secret not in m.value(), (spec.suffix, secret)
+            for secret in secrets:
+                assert secret not in (m.value() or b""), (spec.suffix, secret)
+    wait_for(lambda: pg.execute("SELECT count(*) FROM agent_memory WHERE tenant_id = %s",
+                                (tenant,)).fetchone()[0] == 2, 120, "the two task memories")
+    stored = pg.execute(
+        "SELECT coalesce(string_agg(coalesce(error, '') || provider, ' '), '') FROM "
+        "agent_deliveries WHERE tenant_id = %s UNION ALL SELECT string_agg(content, ' ') FROM "
+        "agent_memory WHERE tenant_id = %s", (tenant, tenant)).fetchall()
+    for (text_,) in stored:
+        for secret in secrets:
+            assert secret.decode() not in text_, secret
 
     # the same task again (a producer retry): the same answer, the outbox record again, and
     # the ledger answers it: still one email

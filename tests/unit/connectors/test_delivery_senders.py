@@ -11,10 +11,12 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.delivery.senders import (
+    ChannelRefused,
     HttpSmsSender,
     PermanentSendError,
     SmtpSender,
     TransientSendError,
+    UncertainSendError,
     configured_senders,
 )
 from connectors.samples.delivery_servers import LocalSmsGateway, LocalSmtpServer
@@ -83,3 +85,41 @@ def test_only_configured_channels_have_senders() -> None:
     assert configured_senders(Settings(smtp_host=None, sms_gateway_url=None)) == {}
     assert set(configured_senders(Settings(smtp_host="h", sms_gateway_url="http://g/"))) == {
         "email", "sms"}
+
+
+def test_an_smtp_answer_lost_after_the_message_went_out_is_uncertain_not_transient() -> None:
+    port = _free_port()
+    with LocalSmtpServer(port) as server:
+        sender = SmtpSender(Settings(smtp_host="127.0.0.1", smtp_port=port,
+                                     delivery_timeout_s=0.5))
+        server.stall_next(1, 3.0)
+        with pytest.raises(UncertainSendError, match="may have arrived"):
+            sender.send("d-6", "ana@example.com", "s", "b")
+        assert len(server.by_delivery_id("d-6")) == 1  # it did arrive: a retry would be twice
+
+
+def test_smtp_refusals_are_told_apart_and_never_quote_the_address() -> None:
+    port = _free_port()
+    with LocalSmtpServer(port) as server:
+        sender = SmtpSender(Settings(smtp_host="127.0.0.1", smtp_port=port))
+        with pytest.raises(PermanentSendError, match="cannot be built"):
+            sender.send("d-7", "ana@example.com", "Hi\r\nBcc: x@evil.test", "b")
+        server.refuse_recipients()
+        with pytest.raises(PermanentSendError, match="SMTP 550") as refused:
+            sender.send("d-8", "ana@example.com", "s", "b")
+        assert "ana@" not in str(refused.value) and "example.com" not in str(refused.value)
+        server.refuse_recipients(False)
+        server.refuse_senders()
+        with pytest.raises(ChannelRefused, match="553 5.7.1"):
+            sender.send("d-9", "ana@example.com", "s", "b")
+        assert server.messages == []
+
+
+def test_a_gateway_refusing_our_token_refuses_the_channel_not_the_message() -> None:
+    port = _free_port()
+    with LocalSmsGateway(port) as gw:
+        sender = HttpSmsSender(Settings(sms_gateway_url=gw.url))
+        gw.fail_next(1, status=401)
+        with pytest.raises(ChannelRefused, match="401"):
+            sender.send("d-10", "+15550100", "", "x")
+        assert sender.send("d-10", "+15550100", "", "x").message_id == "sms-d-10"

@@ -6,8 +6,15 @@ import asyncio
 from typing import Any
 
 from processors.errors import StepInputError
+from runtime.postgres import StoreUnavailable
 from streams.redaction_step import split_by_subject
-from streams.step_loop import Outcome, error_kind, run_with_fallback
+from streams.step_loop import (
+    STORE_RETRY_S,
+    Outcome,
+    error_kind,
+    run_with_fallback,
+    until_stores_answer,
+)
 
 
 def _fallback(handler: Any, events: list[Any]) -> tuple[list[Outcome], list[Any]]:
@@ -62,3 +69,22 @@ def test_split_by_subject_keeps_each_conversation_whole_and_in_order() -> None:
     assert all(owner[subjects[i]] == n for n, g in enumerate(groups) for i in g)
     assert len(groups) == 2 and split_by_subject(subjects, 1) == [list(range(7))]
     assert split_by_subject([], 2) == []
+
+
+def test_records_whose_store_is_down_run_again_instead_of_becoming_dead_letters() -> None:
+    calls: list[list[int]] = []
+    waits: list[float] = []
+
+    async def run(events: list[int]) -> list[Outcome]:
+        calls.append(list(events))
+        down = len(calls) < 3  # the store answers from the third call on
+        return [StoreUnavailable("ledger: Postgres unavailable") if down and e % 2 else
+                [("topic", b"k", str(e).encode())] for e in events]
+
+    async def sleep(s: float) -> None:
+        waits.append(s)
+
+    out = asyncio.run(until_stores_answer(run, [1, 2, 3], "t", sleep))
+    assert [o[0][2] for o in out if isinstance(o, list)] == [b"1", b"2", b"3"]
+    assert calls == [[1, 2, 3], [1, 3], [1, 3]]  # only the waiting records, in order
+    assert waits == [STORE_RETRY_S, STORE_RETRY_S * 2]

@@ -4,7 +4,14 @@ import json
 
 from processors.pii.engine import PiiAnalyzer
 from processors.pii.output_firewall import scan_event
-from schemas.events import CallAnalyzed, GeneratedWorkflow, RequirementAnalysis, utcnow
+from schemas.events import (
+    AgentTaskCompleted,
+    CallAnalyzed,
+    DeliveryRequested,
+    GeneratedWorkflow,
+    RequirementAnalysis,
+    utcnow,
+)
 
 DEFINITION = {"id": "wf-1", "name": "Service reminder",
               "steps": [{"id": "s1", "type": "send_sms", "name": "Text the customer",
@@ -104,3 +111,19 @@ def test_systems_a_workflow_drives_are_not_masked(pii_analyzer: PiiAnalyzer) -> 
     assert "Brightwater Analytics Inc" in out.definition_json
     assert "Kendra" not in out.definition_json
     assert out.output_redactions == {"PERSON": 1}
+
+
+def test_a_customer_reference_is_an_identifier_only_on_the_outbox_record(
+        pii_analyzer: PiiAnalyzer) -> None:
+    ref = "cust-512-555-0143"  # a CRM id that looks like a phone number
+    outbox = DeliveryRequested(event_id="e2", tenant_id="t1", occurred_at=utcnow(),
+                               delivery_id="d1", task_id="t1", channel="sms",
+                               customer_ref=ref, body="Hi {{customer.first_name}}")
+    assert scan_event(outbox, pii_analyzer).customer_ref == ref
+    # a model writing a "customer_ref" into its output does not get a pass
+    result = AgentTaskCompleted(event_id="e3", tenant_id="t1", occurred_at=utcnow(),
+                                task_id="t1", agent_type="llm_generate", task_type="x",
+                                status="completed", output_json=json.dumps(
+                                    {"customer_ref": "Dana Scully, 512-555-0143"}))
+    scanned = scan_event(result, pii_analyzer)
+    assert "512-555-0143" not in scanned.output_json and "Scully" not in scanned.output_json
