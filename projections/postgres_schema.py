@@ -19,7 +19,9 @@ Invariants:
   agent, task type, tenant and day (invoker's rights: RLS applies); `agent_memory` holds
   the AI agents' long-term memories, embedded (pgvector, HNSW; projections/agent_memory.py);
   `agent_deliveries` the delivery connector's ledger (one row per delivery id: status,
-  attempts, provider; never an address);
+  attempts, provider; never an address); `delivery_results` and `delivery_outcomes` what
+  became of each delivery and what its customer did, and the view `agent_learned_patterns`
+  what the agents learn from them (per campaign and message variant);
 - `restricted_pii_fields` holds the raw PII values media steps extracted and the CRM's
   customer contacts (subject_kind `customer`: deliveries take addresses from here), keyed
   (tenant_id, subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
@@ -61,7 +63,8 @@ CURRENT_TENANT_FN = "auterity_current_tenant"
 # every table a reader may query: row-level security keeps each tenant to its own rows
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses",
-                 "agent_tasks", "agent_memory", "agent_deliveries")
+                 "agent_tasks", "agent_memory", "agent_deliveries", "delivery_results",
+                 "delivery_outcomes")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -307,6 +310,67 @@ CREATE TABLE IF NOT EXISTS agent_deliveries (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, delivery_id)
 );
+
+-- what became of each delivery (deliveries.completed) and what customers did with it
+-- (deliveries.outcomes): facts keyed by their natural keys, so a redelivered event counts
+-- once and the order of the two topics does not matter (projections/delivery_outcomes_sink.py)
+CREATE TABLE IF NOT EXISTS delivery_results (
+    tenant_id        text        NOT NULL,
+    delivery_id      text        NOT NULL,
+    task_id          text        NOT NULL,
+    channel          text        NOT NULL,
+    customer_ref     text        NOT NULL,
+    campaign_id      text,
+    variant          text,
+    status           text        NOT NULL,
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, delivery_id)
+);
+CREATE INDEX IF NOT EXISTS delivery_results_campaign
+    ON delivery_results (tenant_id, campaign_id, variant);
+CREATE INDEX IF NOT EXISTS delivery_results_customer
+    ON delivery_results (tenant_id, customer_ref, channel);
+CREATE TABLE IF NOT EXISTS delivery_outcomes (
+    tenant_id        text        NOT NULL,
+    delivery_id      text        NOT NULL,
+    outcome          text        NOT NULL
+                     CHECK (outcome IN ('replied', 'booked', 'unsubscribed', 'bounced')),
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, delivery_id, outcome)
+);
+-- the learned pattern `message_variant`: per campaign and variant, how many messages were
+-- sent and what their customers did (engaged = replied or booked, once per message); the
+-- campaign agent shares its audience by it (processors/ai_agents/campaign.py)
+CREATE OR REPLACE VIEW agent_learned_patterns WITH (security_invoker = true) AS
+    SELECT r.tenant_id, 'message_variant'::text AS pattern, r.campaign_id, r.variant,
+           r.channel,
+           count(*) FILTER (WHERE r.status = 'sent') AS sent,
+           count(*) FILTER (WHERE r.status = 'sent' AND (o.replied OR o.booked)) AS engaged,
+           count(*) FILTER (WHERE o.replied) AS replied,
+           count(*) FILTER (WHERE o.booked) AS booked,
+           count(*) FILTER (WHERE o.unsubscribed) AS unsubscribed,
+           count(*) FILTER (WHERE o.bounced) AS bounced,
+           max(greatest(r.created_at, o.last_at)) AS updated_at
+    FROM delivery_results r
+    LEFT JOIN (SELECT tenant_id, delivery_id,
+                      bool_or(outcome = 'replied') AS replied,
+                      bool_or(outcome = 'booked') AS booked,
+                      bool_or(outcome = 'unsubscribed') AS unsubscribed,
+                      bool_or(outcome = 'bounced') AS bounced,
+                      max(created_at) AS last_at
+               FROM delivery_outcomes GROUP BY tenant_id, delivery_id) o
+           USING (tenant_id, delivery_id)
+    WHERE r.campaign_id IS NOT NULL AND r.variant IS NOT NULL
+    GROUP BY r.tenant_id, r.campaign_id, r.variant, r.channel;
+REVOKE ALL ON agent_learned_patterns FROM PUBLIC;
 
 -- no index on expires_at: the planner took it for recall (a bitmap over every live row)
 -- instead of the HNSW index; the hourly purge scans the table

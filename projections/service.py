@@ -2,8 +2,9 @@
 
 Postgres: conversations (`postgres`), the workflow builder's topics (`postgres_builder`),
 document extractions and call analyses (`postgres_media`), the restricted PII fields
-(`postgres_restricted`), AI agents and their tasks (`postgres_agents`) and their memory
-(`postgres_agent_memory`, pgvector); ClickHouse: step metrics (`clickhouse`), model usage
+(`postgres_restricted`), AI agents and their tasks (`postgres_agents`), their memory
+(`postgres_agent_memory`, pgvector) and what they learn from deliveries
+(`postgres_delivery_outcomes`); ClickHouse: step metrics (`clickhouse`), model usage
 (`clickhouse_usage`) and media metrics (`clickhouse_media`). Each runs in its
 own thread with its own consumer group and stored positions, and waits on its own for its
 store: with Postgres down, the ClickHouse projections and the metrics endpoint go on, and
@@ -23,6 +24,7 @@ from projections.agent_memory import PostgresAgentMemorySink
 from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
+from projections.delivery_outcomes_sink import PostgresDeliveryOutcomeSink
 from projections.media_metrics_sink import MEDIA_TOPICS, MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_reader import read_limits
@@ -79,6 +81,7 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
         targeted(PostgresRestrictedSink),
         targeted(PostgresAgentSink),
         postgres(PostgresAgentMemorySink, [topics.AGENT_TASKS_COMPLETED.name(prefix)]),
+        targeted(PostgresDeliveryOutcomeSink),
         ProjectionRunner(settings, partial(OutputScanSink, store),
                          [spec.name(prefix) for spec in SCANNED_TOPICS],
                          name=OutputScanSink.name, principal=OutputScanSink.principal,

@@ -74,6 +74,7 @@ ROLE_PRINCIPALS: dict[str, Principal] = {
 INGEST_TOPICS: tuple[topics.TopicSpec, ...] = (
     topics.CONVERSATIONS_RAW, topics.DOCUMENTS_UPLOADED, topics.CALLS_RECORDED,
     topics.WORKFLOW_REQUESTS, topics.AGENT_TASKS_REQUESTED, topics.CUSTOMERS_RAW,
+    topics.DELIVERIES_OUTCOMES,
 )
 
 #: principals that read every redacted topic

@@ -31,6 +31,7 @@ SCHEMA_IDS: dict[str, int] = {
     "CustomerContact": 19,
     "DeliveryRequested": 20,
     "DeliveryCompleted": 21,
+    "DeliveryOutcome": 22,
 }
 
 MODELS_BY_NAME: dict[str, type[events.Event]] = {m.__name__: m for m in events.EVENT_MODELS}

@@ -373,6 +373,8 @@ class DeliveryRequested(Event):
     body: str = Field(min_length=1, max_length=20_000)
     variant: str | None = Field(default=None, max_length=64,
                                 description="the message variant, for learning what works")
+    campaign_id: str | None = Field(default=None, max_length=128,
+                                    description="the campaign the message belongs to")
     workflow_id: str | None = None
     output_redactions: dict[str, int] = Field(
         default_factory=dict, description="PII findings the output firewall masked, by type")
@@ -393,6 +395,18 @@ class DeliveryCompleted(Event):
     attempts: int = 0
     error: str | None = None
     variant: str | None = None
+    campaign_id: str | None = None
+
+
+class DeliveryOutcome(Event):
+    """What a customer did with a delivered message, as the CRM, the mailbox or the gateway
+    reports it: `replied`, `booked` (an appointment), `unsubscribed`, or `bounced` (the
+    message never reached them). Names the delivery by id, never the reply's text; the
+    learned patterns (projections/delivery_outcomes_sink.py) count it for the delivery's
+    campaign and variant."""
+
+    delivery_id: str = Field(min_length=1, max_length=128)
+    outcome: Literal["replied", "booked", "unsubscribed", "bounced"]
 
 
 class ModelUsage(Event):
@@ -469,4 +483,5 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     CustomerContact,
     DeliveryRequested,
     DeliveryCompleted,
+    DeliveryOutcome,
 )

@@ -94,6 +94,10 @@ DELIVERIES_OUTBOX = TopicSpec(
 DELIVERIES_COMPLETED = TopicSpec(
     "deliveries.completed", events.DeliveryCompleted, "delivery_id",
     description="what became of each delivery (sent once, failed, unknown)")
+DELIVERIES_OUTCOMES = TopicSpec(
+    "deliveries.outcomes", events.DeliveryOutcome, "delivery_id",
+    description="what customers did with delivered messages (replied, booked, "
+                "unsubscribed, bounced): the agents learn from it")
 MODEL_USAGE = TopicSpec(
     "model.usage", events.ModelUsage, "tenant_id", retention_ms=30 * DAY_MS,
     description="one event per AI model call")
@@ -116,7 +120,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     WORKFLOWS_GENERATED, INTERFACES_GENERATED, DOCUMENTS_UPLOADED, DOCUMENTS_EXTRACTED,
     CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
     AGENTS_REGISTERED, MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
-    CUSTOMERS_RAW, DELIVERIES_OUTBOX, DELIVERIES_COMPLETED,
+    CUSTOMERS_RAW, DELIVERIES_OUTBOX, DELIVERIES_COMPLETED, DELIVERIES_OUTCOMES,
 )
 
 

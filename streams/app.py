@@ -15,6 +15,7 @@ from processors.ai_agents.builtin import worker_agents
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from projections.agent_memory import PgMemoryRecall
+from projections.learned_patterns import PgVariantStats
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
@@ -99,7 +100,8 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     pii_pool = redaction_step.wire(app, settings)
     builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage, pii_pool)
     media_steps.wire(app, settings, models.gateway, models.usage)
-    agent_steps.wire(app, settings, worker_agents(models.gateway), models.usage, pii_pool,
+    agent_steps.wire(app, settings, worker_agents(models.gateway, PgVariantStats(settings)),
+                     models.usage, pii_pool,
                      memory=PgMemoryRecall(settings))
     delivery_steps.wire(app, settings)
     return app

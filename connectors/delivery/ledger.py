@@ -88,6 +88,16 @@ class DeliveryLedger:
         with self._shared.use() as conn:
             return customer_contact(conn, tenant_id, customer_ref)
 
+    def unsubscribed(self, tenant_id: str, customer_ref: str, channel: str) -> bool:
+        """Whether the customer unsubscribed from a message of `channel` (deliveries.outcomes,
+        projections/delivery_outcomes_sink.py)."""
+        with self._shared.use() as conn:
+            return conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM delivery_results r JOIN delivery_outcomes o "
+                "USING (tenant_id, delivery_id) WHERE r.tenant_id = %s AND r.customer_ref = %s "
+                "AND r.channel = %s AND o.outcome = 'unsubscribed')",
+                (tenant_id, customer_ref, channel)).fetchone() == (True,)
+
     def close(self) -> None:
         self._shared.close()
 

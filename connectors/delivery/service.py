@@ -13,7 +13,8 @@ Invariants:
   refuses our credentials, the provider stayed unreachable through every retry, the
   customer has no contact record) raises `DeliveryRejected` after releasing the claim (a
   dead letter; replaying it once fixed sends); an opt-out, a missing address or value, or a
-  provider's refusal of this message is a final `failed`;
+  provider's refusal of this message is a final `failed`, and so is a customer who
+  unsubscribed from a message of the channel (deliveries.outcomes);
 - the contact is read before the claim and nothing but pure code runs between the claim
   and the first send, so Postgres failing (`StoreUnavailable`, passed to the caller) leaves
   no claim that was never sent, except after a send, where `sending` is the truth;
@@ -64,7 +65,8 @@ def _completed(req: DeliveryRequested, status: str, *, attempts: int = 0, provid
         tenant_id=req.tenant_id, occurred_at=utcnow(), delivery_id=req.delivery_id,
         task_id=req.task_id, channel=req.channel, customer_ref=req.customer_ref,
         status=status, provider=provider, provider_message_id=message_id,  # type: ignore[arg-type]
-        attempts=attempts, error=error, variant=req.variant)
+        attempts=attempts, error=error, variant=req.variant,
+        campaign_id=req.campaign_id)
 
 
 def _recorded(req: DeliveryRequested, r: Recorded) -> DeliveryCompleted:
@@ -90,6 +92,7 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
     """Send `req` once (module doc); blocking (run it in a thread)."""
     sender = senders.get(req.channel)
     contact = ledger.contact(req.tenant_id, req.customer_ref)
+    unsubscribed = ledger.unsubscribed(req.tenant_id, req.customer_ref, req.channel)
     claim = ledger.claim(req)
     attempts = 1
     if not claim.new:
@@ -118,6 +121,8 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
 
     if (contact.get(OPT_IN[req.channel]) or "true") == "false":
         return final("failed", f"customer {req.customer_ref} opted out of {req.channel}")
+    if unsubscribed:
+        return final("failed", f"customer {req.customer_ref} unsubscribed from {req.channel}")
     address = contact.get(ADDRESS[req.channel])
     if not address:
         return final("failed", f"customer {req.customer_ref} has no {ADDRESS[req.channel]}")

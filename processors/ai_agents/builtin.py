@@ -1,5 +1,6 @@
-"""The AI agents the worker runs (more land with issue 11's dealership agents): the action
-agents `send_email` and `send_sms` (processors/ai_agents/actions.py) and
+"""The AI agents the worker runs: the action agents `send_email` and `send_sms`
+(processors/ai_agents/actions.py), the email campaign agent (processors/ai_agents/
+campaign.py) and
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
   through the worker's one LLM gateway (router, budgets, usage events), operation
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from processors.ai_agents.actions import SendEmailAgent, SendSmsAgent
+from processors.ai_agents.campaign import EmailCampaignAgent, VariantStats
 from processors.ai_agents.dispatch import AgentRegistry
 from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
@@ -71,6 +73,8 @@ def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
     return "\n\n".join(parts)
 
 
-def worker_agents(gateway: LlmGateway) -> AgentRegistry:
-    """The registry of the agents the worker runs."""
-    return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent()])
+def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None) -> AgentRegistry:
+    """The registry of the agents the worker runs (`stats`: the learned patterns the
+    campaign agent splits its audience by)."""
+    return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
+                          EmailCampaignAgent(gateway, stats)])

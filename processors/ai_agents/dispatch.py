@@ -153,7 +153,8 @@ def outbox(req: AgentTaskRequested, outcome: TaskOutcome) -> tuple[DeliveryReque
         event_id=derived_id(f"{req.tenant_id}/{d.delivery_id}", "delivery-requested"),
         tenant_id=req.tenant_id, occurred_at=utcnow(), delivery_id=d.delivery_id,
         task_id=req.task_id, channel=d.channel, customer_ref=d.customer_ref,
-        subject=d.subject, body=d.body, variant=d.variant, workflow_id=req.workflow_id)
+        subject=d.subject, body=d.body, variant=d.variant, campaign_id=d.campaign_id,
+        workflow_id=req.workflow_id)
         for d in outcome.deliveries)
 
 

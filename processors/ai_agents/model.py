@@ -76,6 +76,7 @@ class Delivery(BaseModel):
     subject: str = Field(default="", max_length=300)
     body: str = Field(min_length=1, max_length=20_000)
     variant: str | None = Field(default=None, max_length=64)
+    campaign_id: str | None = Field(default=None, max_length=128)
 
 
 class TaskOutcome(BaseModel):

@@ -59,15 +59,43 @@ def _close() -> None:
         _llama = None
 
 
+#: the largest length bound kept in a grammar: llama.cpp expands `{m,n}` into n rules and
+#: ABORTS the process (not an exception) past its limit ("number of rules that are going to
+#: be repeated ... exceeds sane defaults": a `maxLength: 1500` string killed the worker)
+GRAMMAR_MAX_REPEAT = 64
+_BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
+
+
+def grammar_schema(schema: Any) -> Any:
+    """`schema` without length bounds above GRAMMAR_MAX_REPEAT (a bigger `max*` is dropped,
+    a bigger `min*` lowered to it), recursively. The answer is still validated against the
+    full schema by the gateway, so only the grammar is looser."""
+    if isinstance(schema, list):
+        return [grammar_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _BOUNDS and isinstance(value, int) and value > GRAMMAR_MAX_REPEAT:
+            if key.startswith("min"):
+                out[key] = GRAMMAR_MAX_REPEAT
+            continue
+        out[key] = grammar_schema(value) if key != "enum" and key != "const" else value
+    return out
+
+
 def llama_response_format(response_format: dict[str, Any] | None) -> dict[str, Any]:
-    """OpenAI/LiteLLM `response_format` -> llama-cpp-python's (always JSON-constrained)."""
+    """OpenAI/LiteLLM `response_format` -> llama-cpp-python's (always JSON-constrained, the
+    schema's length bounds made safe for llama.cpp: `grammar_schema`)."""
     if not response_format:
         return {"type": "json_object"}
+    schema = None
     if response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
-        return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
-    if response_format.get("type") == "json_object" and response_format.get("schema"):
-        return {"type": "json_object", "schema": response_format["schema"]}
+    elif response_format.get("type") == "json_object":
+        schema = response_format.get("schema")
+    if schema:
+        return {"type": "json_object", "schema": grammar_schema(schema)}
     return {"type": "json_object"}
 
 

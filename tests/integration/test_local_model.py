@@ -58,3 +58,20 @@ def test_timeout_is_enforced_during_generation():
                                     "message reminding a customer about an oil change."}])
     assert sink.events and not any(e.success for e in sink.events)
     assert all(e.error_class == "Timeout" for e in sink.events)
+
+
+def test_long_length_bounds_in_a_schema_do_not_abort_the_process(gateway):
+    """llama.cpp aborts the whole process on a grammar with a repetition of 1,500 (the email
+    campaign's first schema killed the worker; failed first): the bounds are dropped from
+    the grammar and the answer is still validated against the full schema."""
+    from processors.ai_agents.campaign import sequence_schema
+
+    schema = sequence_schema(1)
+    schema["properties"]["emails"]["items"]["properties"]["body"]["maxLength"] = 1500
+    answer = gateway.complete_json(
+        operation="email_campaign", tenant_id=f"dealer-{uuid.uuid4().hex[:6]}",
+        messages=[{"role": "user", "content": "Write one short service reminder email as "
+                   'JSON {"emails": [{"subject", "body", "delay_days"}]}.'}],
+        schema=schema, max_tokens=200)
+    [email] = answer.data["emails"]
+    assert email["subject"] and len(email["body"]) <= 1500

@@ -120,6 +120,16 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             "INSERT INTO agent_deliveries (tenant_id, delivery_id, task_id, channel, "
             "customer_ref, status, error) VALUES (%s, %s, %s, 'email', %s, 'failed', %s)",
             (tenant, f"delivery-{k}", f"task-{k}", f"cust-{k}", f"error {k}")))
+        out["delivery_results"].append((
+            "INSERT INTO delivery_results (tenant_id, delivery_id, task_id, channel, "
+            "customer_ref, campaign_id, variant, status, event_id, created_at, source_topic, "
+            f"source_partition, source_offset) VALUES (%s, %s, %s, 'email', %s, %s, 'a', "
+            f"'sent', %s, now(), {src})",
+            (tenant, f"delivery-{k}", f"task-{k}", f"cust-{k}", f"campaign-{k}", k)))
+        out["delivery_outcomes"].append((
+            "INSERT INTO delivery_outcomes (tenant_id, delivery_id, outcome, event_id, "
+            f"created_at, source_topic, source_partition, source_offset) VALUES (%s, %s, "
+            f"'replied', %s, now(), {src})", (tenant, f"delivery-{k}", k)))
         out["restricted_pii_fields"].append((
             "INSERT INTO restricted_pii_fields (tenant_id, subject_kind, subject_id, fields, "
             "event_id, source_event_id, created_at, source_topic, source_partition, "
