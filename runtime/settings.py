@@ -121,6 +121,9 @@ class Settings(BaseSettings):
                                description="processes for OCR and transcription")
     media_timeout_s: float = Field(default=900.0,
                                    description="a document or call taking longer is dead-lettered")
+    agent_plugins: str = Field(default="", description="extra AI agents the worker runs: "
+                               "comma-separated module:function, each called with the LLM "
+                               "gateway and returning AiAgent instances (streams/agent_plugins.py)")
     # agent deliveries (connectors/delivery): off until a server is named
     smtp_host: str | None = Field(default=None, description="SMTP server for send_email; "
                                   "unset: email deliveries fail as not configured")

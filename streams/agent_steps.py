@@ -25,7 +25,8 @@ worker that holds the answer only if the producer partitions by task id with mur
 catalog's key), as `auterity agents task` does.
 
 The performance the choice learns from is this process's (`PerformanceBook`, fed by every
-task it completes); a projection of it to Postgres and ClickHouse is a later slice.
+task it completes), seeded at start-up from what Postgres `agent_tasks` recorded (so a
+restart keeps what was learned, up to the projection's lag).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import asyncio
 import base64
 import json
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import faust
@@ -48,7 +50,7 @@ from processors.ai_agents.dispatch import (
 from processors.ai_agents.memory import MemoryRecall, Recollection, query_text
 from processors.ai_agents.model import AgentTask
 from processors.ai_agents.registration import registration
-from processors.ai_agents.selection import PerformanceBook
+from processors.ai_agents.selection import PerformanceBook, RecordedPerformance
 from processors.pii.output_firewall import scan_job
 from runtime.settings import Settings
 from schemas import serde, topics
@@ -116,9 +118,13 @@ def _delivery_key(encoded: bytes) -> bytes:
 
 def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: KafkaUsageSink,
          firewall: StepPool, policy: DispatchPolicy | None = None,
-         memory: MemoryRecall | None = None) -> PerformanceBook:
+         memory: MemoryRecall | None = None,
+         recorded: Callable[[], Iterable[RecordedPerformance]] | None = None
+         ) -> PerformanceBook:
     """Register the agent task step on `app`; returns the performance book it learns in.
-    `memory` recalls similar past tasks for each task (None: agents run without memory)."""
+    `memory` recalls similar past tasks for each task (None: agents run without memory);
+    `recorded` reads the performance recorded before this process started (Postgres
+    agent_tasks), the book's seed; unreadable, the book starts empty (logged)."""
     completed = app.topic(topics.AGENT_TASKS_COMPLETED.name(settings.topic_prefix),
                           key_type=bytes, value_type=bytes,
                           partitions=topics.AGENT_TASKS_COMPLETED.partitions)
@@ -126,6 +132,13 @@ def wire(app: faust.App, settings: Settings, registry: AgentRegistry, usage: Kaf
                         value_type=bytes, partitions=topics.AGENT_TASKS_REQUESTED.partitions,
                         use_partitioner=True)
     book = PerformanceBook()
+    if recorded is not None:
+        try:
+            log.info("agent selection seeded with %d recorded (agent, task type) totals",
+                     book.seed(recorded()))
+        except Exception as exc:  # noqa: BLE001 - selection works without it (docstring)
+            log.warning("agent selection starts without recorded performance: %s: %s",
+                        type(exc).__name__, str(exc)[:200])
     policy = policy or DispatchPolicy()
     announced = app.topic(topics.AGENTS_REGISTERED.name(settings.topic_prefix),
                           key_type=bytes, value_type=bytes,

@@ -15,11 +15,12 @@ from processors.ai_agents.builtin import worker_agents
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from projections.agent_memory import PgMemoryRecall
-from projections.learned_patterns import PgVariantStats
+from projections.learned_patterns import PgVariantStats, recorded_performance
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from streams import agent_steps, builder_steps, delivery_steps, media_steps, redaction_step
+from streams.agent_plugins import load_plugins
 from streams.builder_steps import WorkflowLookup
 from streams.usage_sink import KafkaUsageSink
 
@@ -100,8 +101,10 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     pii_pool = redaction_step.wire(app, settings)
     builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage, pii_pool)
     media_steps.wire(app, settings, models.gateway, models.usage)
-    agent_steps.wire(app, settings, worker_agents(models.gateway, PgVariantStats(settings)),
-                     models.usage, pii_pool,
-                     memory=PgMemoryRecall(settings))
+    agents = worker_agents(models.gateway, PgVariantStats(settings),
+                           extra=load_plugins(settings.agent_plugins, models.gateway))
+    agent_steps.wire(app, settings, agents, models.usage, pii_pool,
+                     memory=PgMemoryRecall(settings),
+                     recorded=lambda: recorded_performance(settings))
     delivery_steps.wire(app, settings)
     return app

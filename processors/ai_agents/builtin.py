@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -73,8 +74,9 @@ def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
     return "\n\n".join(parts)
 
 
-def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None) -> AgentRegistry:
+def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None,
+                  extra: Iterable[AiAgent] = ()) -> AgentRegistry:
     """The registry of the agents the worker runs (`stats`: the learned patterns the
-    campaign agent splits its audience by)."""
+    campaign agent splits its audience by; `extra`: configured plugins' agents)."""
     return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
-                          EmailCampaignAgent(gateway, stats)])
+                          EmailCampaignAgent(gateway, stats), *extra])

@@ -19,8 +19,9 @@ its reason (recorded on the completed event).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: runs of a task type below which an agent is still on trial
 MIN_RUNS = 3
@@ -94,6 +95,35 @@ class PerformanceBook:
 
     def of(self, agent_id: str, task_type: str) -> TypeStats:
         return self.stats.get((agent_id, task_type), TypeStats())
+
+    def seed(self, recorded: Iterable[RecordedPerformance]) -> int:
+        """Start from performance recorded elsewhere (Postgres agent_tasks, at start-up), so
+        a restarted worker does not put every agent back on trial; returns the rows taken.
+        Adds to what the book holds."""
+        n = 0
+        for r in recorded:
+            s = self.stats.setdefault((r.agent_id, r.task_type), TypeStats())
+            s.runs += r.runs
+            s.successes += r.successes
+            s.total_ms += r.total_ms
+            s.total_cost_usd += r.total_cost_usd
+            s.confidence_sum += r.confidence_sum
+            s.confidence_runs += r.confidence_runs
+            n += 1
+        return n
+
+
+class RecordedPerformance(NamedTuple):
+    """One (agent, task type)'s recorded totals (what `TypeStats` folds)."""
+
+    agent_id: str
+    task_type: str
+    runs: int
+    successes: int
+    total_ms: float
+    total_cost_usd: float
+    confidence_sum: float
+    confidence_runs: int
 
 
 @dataclass(frozen=True)

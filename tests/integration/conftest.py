@@ -68,6 +68,7 @@ def settings() -> Iterator[Settings]:
         "AUTERITY_SMS_GATEWAY_URL": f"http://127.0.0.1:{SMS_PORT}/sms",
         "AUTERITY_SMS_GATEWAY_TOKEN": "test-gateway-token",
         "AUTERITY_DELIVERY_TIMEOUT_S": "5",
+        "AUTERITY_AGENT_PLUGINS": "tests.integration.agent_plugins:agents",
     }
     os.environ.update(env)
     s = Settings()

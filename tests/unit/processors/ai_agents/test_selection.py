@@ -6,6 +6,7 @@ from processors.ai_agents.selection import (
     MIN_RUNS,
     NoCapableAgentError,
     PerformanceBook,
+    RecordedPerformance,
     choose_agent,
 )
 
@@ -65,3 +66,13 @@ def test_no_capable_agent_is_a_clear_error() -> None:
         choose_agent("t", TYPE, [], PerformanceBook())
     with pytest.raises(ValueError, match="exploration_share"):
         choose_agent("t", TYPE, ["a"], PerformanceBook(), exploration_share=1.5)
+
+
+def test_a_book_seeded_with_recorded_failures_skips_the_trials() -> None:
+    book = PerformanceBook()
+    assert book.seed([
+        RecordedPerformance("broken", "quote", 5, 0, 500.0, 0.0, 0.0, 0),
+        RecordedPerformance("steady", "quote", 4, 4, 400.0, 0.0, 3.6, 4)]) == 2
+    choice = choose_agent("t-1", "quote", ["broken", "steady"], book, exploration_share=0.0)
+    assert choice.agent_id == "steady" and choice.reason.startswith("best utility")
+    assert book.of("steady", "quote").mean_confidence == pytest.approx(0.9)
