@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import uuid
@@ -90,9 +91,46 @@ def agent_performance(settings: Settings, agent: str | None = None, tenant: str 
              "last_day": r[8].isoformat()} for r in rows]
 
 
+#: what an agent id looks like (processors/ai_agents/registration.py); anything else in
+#: --agent is refused before it reaches a query
+AGENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+PERIODS = {"hour": "toStartOfHour", "day": "toStartOfDay"}
+
+
+def agent_metrics(settings: Settings, agent: str | None, tenant: str | None, days: int,
+                  period: str) -> list[dict[str, Any]]:
+    """Per agent, task type and `period` over the last `days` (ClickHouse agent_metrics);
+    with `tenant`, read as that tenant (the metrics store filters every table to it)."""
+    from projections.metrics_reader import open_metrics_reader
+
+    if agent is not None and not AGENT_ID.fullmatch(agent):
+        raise ValueError(f"--agent {agent!r} is not an agent id")
+    where = f"created_at >= now() - INTERVAL {int(days)} DAY AND agent_id != ''"
+    if agent is not None:
+        where += f" AND agent_id = '{agent}'"
+    with open_metrics_reader(settings, tenant=tenant) as reader:
+        rows = reader.query(
+            f"SELECT agent_id, task_type, {PERIODS[period]}(created_at) AS period, "
+            "count() AS executions, avg(status = 'completed') AS success_rate, "
+            "avg(execution_ms) AS avg_execution_ms, avg(confidence) AS avg_confidence, "
+            f"sum(cost_usd) AS cost_usd FROM {reader.database}.agent_metrics FINAL "
+            f"WHERE {where} GROUP BY agent_id, task_type, period "
+            "ORDER BY agent_id, task_type, period")
+    return [{"agent_id": r["agent_id"], "task_type": r["task_type"],
+             "period": str(r["period"]), "executions": int(r["executions"]),
+             "success_rate": float(r["success_rate"]),
+             "avg_execution_ms": float(r["avg_execution_ms"]),
+             "avg_confidence": None if r["avg_confidence"] is None
+             else float(r["avg_confidence"]),
+             "cost_usd": float(r["cost_usd"])} for r in rows]
+
+
 def cmd_agents_performance(args: argparse.Namespace, settings: Settings) -> int:
     if args.days < 1:
         raise ValueError(f"--days must be at least 1, not {args.days}")
+    if args.clickhouse:
+        return _print_metrics(agent_metrics(settings, args.agent, args.tenant, args.days,
+                                            args.period), args)
     rows = agent_performance(settings, args.agent, args.tenant, args.days)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -107,6 +145,23 @@ def cmd_agents_performance(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{r['agent_id']:<22} {r['task_type']:<18} {r['executions']:>6} "
               f"{r['success_rate']:>8.1%} {r['avg_execution_ms']:>9.0f} {conf:>5} "
               f"{r['cost_usd']:>9.4f}")
+    return 0
+
+
+def _print_metrics(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no AI agent task metrics in the last {args.days} days")
+        return 0
+    print(f"{'agent':<22} {'task type':<18} {args.period:<19} {'runs':>6} {'success':>8} "
+          f"{'avg ms':>9} {'conf':>5} {'cost $':>9}")
+    for r in rows:
+        conf = "-" if r["avg_confidence"] is None else f"{r['avg_confidence']:.2f}"
+        print(f"{r['agent_id']:<22} {r['task_type']:<18} {r['period'][:19]:<19} "
+              f"{r['executions']:>6} {r['success_rate']:>8.1%} {r['avg_execution_ms']:>9.0f} "
+              f"{conf:>5} {r['cost_usd']:>9.4f}")
     return 0
 
 
@@ -171,6 +226,11 @@ def add_agents_commands(sub: Any) -> None:
     s.add_argument("--agent", help="one agent id")
     s.add_argument("--tenant", help="one dealership")
     s.add_argument("--days", type=int, default=30, help="days back (default %(default)s)")
+    s.add_argument("--clickhouse", action="store_true",
+                   help="per period from ClickHouse agent_metrics (default: the Postgres "
+                        "agent_performance rollup)")
+    s.add_argument("--period", choices=sorted(PERIODS), default="day",
+                   help="with --clickhouse: executions per hour or day (default %(default)s)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(fn=cmd_agents_performance)
     s = ag.add_parser("task", help="request one task (optionally wait for its result)")

@@ -116,6 +116,28 @@ CREATE TABLE IF NOT EXISTS {db}.media_metrics (
     created_at DateTime64(3, 'UTC'),
 """ + _POSITION_COLUMNS_AND_ENGINE
 
+# One row per AI agent task result (agent.tasks.completed, no input or output text): who ran
+# it, how it went, how long, how sure, what it cost (`auterity agents performance --clickhouse`).
+AGENT_METRICS_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.agent_metrics (
+    event_id String,
+    tenant_id String,
+    step LowCardinality(String),
+    task_id String,
+    agent_id LowCardinality(String),
+    agent_type LowCardinality(String),
+    task_type LowCardinality(String),
+    status LowCardinality(String),
+    execution_ms Float64,
+    confidence Nullable(Float64),
+    cost_usd Float64,
+    attempts UInt16,
+    recalled UInt16,
+    memory_error UInt8,
+    output_redactions UInt32,
+    created_at DateTime64(3, 'UTC'),
+""" + _POSITION_COLUMNS_AND_ENGINE
+
 # One row per result event the output firewall scanned (processors/pii/output_firewall.py):
 # what it found and masked in model-written text, per entity type (no text).
 OUTPUT_SCANS_DDL = """
@@ -179,6 +201,7 @@ class MetricsStore(ABC):
         self.command(MODEL_USAGE_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(MEDIA_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(OUTPUT_SCANS_DDL.format(db=self.database, window=DEDUP_WINDOW))
+        self.command(AGENT_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(SKIPPED_DDL.format(db=self.database, table="ai_model_usage",
                                         window=DEDUP_WINDOW))
 

@@ -5,7 +5,8 @@ document extractions and call analyses (`postgres_media`), the restricted PII fi
 (`postgres_restricted`), AI agents and their tasks (`postgres_agents`), their memory
 (`postgres_agent_memory`, pgvector) and what they learn from deliveries
 (`postgres_delivery_outcomes`); ClickHouse: step metrics (`clickhouse`), model usage
-(`clickhouse_usage`) and media metrics (`clickhouse_media`). Each runs in its
+(`clickhouse_usage`), media metrics (`clickhouse_media`) and agent task metrics
+(`clickhouse_agents`). Each runs in its
 own thread with its own consumer group and stored positions, and waits on its own for its
 store: with Postgres down, the ClickHouse projections and the metrics endpoint go on, and
 the Postgres projections catch up from their stored positions once it answers.
@@ -21,6 +22,7 @@ from functools import partial
 
 from projections import metrics_http
 from projections.agent_memory import PostgresAgentMemorySink
+from projections.agent_metrics_sink import AgentMetricsSink
 from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
@@ -86,6 +88,9 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
                          [spec.name(prefix) for spec in SCANNED_TOPICS],
                          name=OutputScanSink.name, principal=OutputScanSink.principal,
                          store=clickhouse),
+        ProjectionRunner(settings, partial(AgentMetricsSink, store),
+                         [topics.AGENT_TASKS_COMPLETED.name(prefix)], name=AgentMetricsSink.name,
+                         principal=AgentMetricsSink.principal, store=clickhouse),
         ProjectionRunner(settings, partial(MediaMetricsSink, store),
                          [spec.name(prefix) for spec in MEDIA_TOPICS],
                          name=MediaMetricsSink.name, principal=MediaMetricsSink.principal,

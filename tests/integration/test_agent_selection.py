@@ -6,9 +6,13 @@ database a test run starts with (no trade-in quotes recorded before)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 
+import pytest
+
+from cli.agents import agent_metrics, cmd_agents_performance
 from compose import processes as supervisor
 from processors.ai_agents.selection import EXPLORATION_SHARE, MIN_RUNS, _unit_hash
 
@@ -41,7 +45,7 @@ def _run(settings, tenant: str, n: int):
 
 
 def test_selection_moves_away_from_an_agent_that_keeps_failing_and_remembers_it(
-        pipeline, pg):
+        pipeline, pg, capsys):
     settings = pipeline
     tenant = f"dealer-q{uuid.uuid4().hex[:6]}"
     trials = _run(settings, tenant, 2 * MIN_RUNS)
@@ -55,6 +59,25 @@ def test_selection_moves_away_from_an_agent_that_keeps_failing_and_remembers_it(
     later = _run(settings, tenant, 4)
     assert {(t.agent_id, t.status) for t in later} == {("quote-steady-1", "completed")}
     assert all(t.selection_reason.startswith("best utility") for t in later), later
+
+    # the same performance in ClickHouse, per period, read as the tenant (the metrics store
+    # keeps a tenant to its rows); another tenant sees none of it
+    def metrics():
+        assert cmd_agents_performance(argparse.Namespace(
+            agent=None, tenant=tenant, days=1, clickhouse=True, period="hour", json=True),
+            settings) == 0
+        rows = {r["agent_id"]: r for r in json.loads(capsys.readouterr().out)}
+        runs = sum(r["executions"] for r in rows.values())
+        return rows if runs == len(trials) + len(later) else None
+
+    rows = wait_for(metrics, 60, "the agent metrics in ClickHouse")
+    broken, steady = rows["quote-broken-1"], rows["quote-steady-1"]
+    assert broken["success_rate"] == 0.0 and broken["executions"] == len(by_agent[
+        "quote-broken-1"])
+    assert steady["success_rate"] == 1.0 and steady["avg_confidence"] == pytest.approx(0.9)
+    assert agent_metrics(settings, None, f"{tenant}-other", 1, "day") == []
+    with pytest.raises(ValueError, match="not an agent id"):
+        agent_metrics(settings, "x' OR 1=1 --", tenant, 1, "day")
 
     # what was learned survives a restart of the worker: seeded from agent_tasks
     wait_for(lambda: pg.execute("SELECT count(*) FROM agent_tasks WHERE tenant_id = %s",

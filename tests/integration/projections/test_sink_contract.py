@@ -26,7 +26,11 @@ import pytest
 from confluent_kafka import Message, TopicPartition
 
 from connectors.dead_letters import list_dead_letters
+from projections.agent_memory import PostgresAgentMemorySink
+from projections.agent_metrics_sink import AgentMetricsSink
+from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
+from projections.delivery_outcomes_sink import PostgresDeliveryOutcomeSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
 from projections.media_metrics_sink import MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
@@ -39,7 +43,9 @@ from runtime.kafka_auth import Principal
 from runtime.settings import Settings
 from schemas import serde, topics
 from schemas.events import (
+    AgentTaskCompleted,
     ConversationMessageRedacted,
+    DeliveryOutcome,
     DocumentExtracted,
     Event,
     GeneratedWorkflow,
@@ -90,6 +96,19 @@ def _usage(tenant: str, i: int) -> Event:
                       input_tokens=10 + i, output_tokens=5, cost_usd=0.0)
 
 
+def _task_done(tenant: str, i: int) -> Event:
+    return AgentTaskCompleted(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+                              task_id=f"{tenant}-t{i}", agent_type="generic",
+                              task_type="llm_generate", status="completed", agent_id="a-1",
+                              output_json='{"text": "ok"}', memory_text=f"task {i} -> ok",
+                              confidence=0.5)
+
+
+def _outcome(tenant: str, i: int) -> Event:
+    return DeliveryOutcome(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+                           delivery_id=f"{tenant}-dl{i}", outcome="replied")
+
+
 @dataclass
 class Backend:
     name: str
@@ -120,6 +139,14 @@ BACKENDS = [
             "clickhouse", lambda _, st: MediaMetricsSink(st), False, error_column="kind"),
     Backend("clickhouse_output_scans", topics.WORKFLOWS_GENERATED, _workflow, "output_scans",
             "clickhouse", lambda _, st: OutputScanSink(st), False, error_column="kind"),
+    Backend("postgres_agents", topics.AGENT_TASKS_COMPLETED, _task_done, "agent_tasks",
+            "postgres", lambda s, _: PostgresAgentSink(s), True),
+    Backend("postgres_agent_memory", topics.AGENT_TASKS_COMPLETED, _task_done, "agent_memory",
+            "postgres", lambda s, _: PostgresAgentMemorySink(s), True),
+    Backend("postgres_delivery_outcomes", topics.DELIVERIES_OUTCOMES, _outcome,
+            "delivery_outcomes", "postgres", lambda s, _: PostgresDeliveryOutcomeSink(s), True),
+    Backend("clickhouse_agents", topics.AGENT_TASKS_COMPLETED, _task_done, "agent_metrics",
+            "clickhouse", lambda _, st: AgentMetricsSink(st), False, error_column="status"),
 ]
 
 
