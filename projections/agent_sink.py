@@ -12,11 +12,18 @@ time, cost, attempts and error. Idempotency invariant: keyed (tenant_id, task_id
 the greatest event by (created_at, event_id), so a redelivered result changes nothing; the
 step answers a task id once anyway (streams/agent_steps.py). Row-level security keeps a
 reader to its tenant (projections/postgres_schema.py, TENANT_TABLES).
+
+A completed `create_task` / `update_crm` result is also the CRM change it made
+(processors/ai_agents/crm.py): a `crm_tasks` row keyed by its CRM task id, a
+`crm_customer_updates` row keyed by the task id (the view `crm_customer_fields` gives each
+field's latest value); keyed like the task, so a redelivered result changes nothing.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
 from confluent_kafka import Message
 
@@ -58,12 +65,43 @@ def agent_rows(m: Message, ev: AgentRegistered) -> Rows:
                       ev.status, ev.event_id, ev.occurred_at, *source_of(m)))]
 
 
+CRM_TASK_COLUMNS = ("tenant_id", "crm_task_id", "task_id", "customer_ref", "title",
+                    "description", "priority", "assignee", "due_at", "event_id", "created_at",
+                    *SOURCE)
+CRM_TASKS = Target("crm_tasks", CRM_TASK_COLUMNS,
+                   latest_wins("crm_tasks", CRM_TASK_COLUMNS, "tenant_id, crm_task_id"))
+CRM_UPDATE_COLUMNS = ("tenant_id", "task_id", "customer_ref", "fields", "event_id",
+                      "created_at", *SOURCE)
+CRM_UPDATES = Target("crm_customer_updates", CRM_UPDATE_COLUMNS,
+                     latest_wins("crm_customer_updates", CRM_UPDATE_COLUMNS,
+                                 "tenant_id, task_id"))
+
+
+def crm_rows(m: Message, ev: AgentTaskCompleted, output: dict[str, Any]) -> Rows:
+    """The CRM change a completed create_task / update_crm result carries (processors/
+    ai_agents/crm.py); a CRM task is due `due_in_days` after the result's time."""
+    if ev.status != "completed":
+        return []
+    if ev.task_type == "create_task":
+        return [(CRM_TASKS, (
+            ev.tenant_id, output["crm_task_id"], ev.task_id, output.get("customer_ref"),
+            output["title"], output.get("description", ""), output.get("priority", "normal"),
+            output.get("assignee"), ev.occurred_at + timedelta(days=int(output["due_in_days"])),
+            ev.event_id, ev.occurred_at, *source_of(m)))]
+    if ev.task_type == "update_crm":
+        return [(CRM_UPDATES, (ev.tenant_id, ev.task_id, output["customer_ref"],
+                               json.dumps(output["fields"]), ev.event_id, ev.occurred_at,
+                               *source_of(m)))]
+    return []
+
+
 def task_rows(m: Message, ev: AgentTaskCompleted) -> Rows:
+    output = json_field(ev, "output_json")
     return [(TASKS, (
         ev.tenant_id, ev.task_id, ev.event_id, ev.agent_id, ev.agent_type, ev.task_type,
-        ev.status, json_field(ev, "output_json"), ev.confidence, ev.execution_ms, ev.cost_usd,
+        ev.status, output, ev.confidence, ev.execution_ms, ev.cost_usd,
         ev.attempts, ev.selection_reason, ev.error, json.dumps(ev.output_redactions),
-        ev.occurred_at, *source_of(m)))]
+        ev.occurred_at, *source_of(m))), *crm_rows(m, ev, json.loads(output))]
 
 
 class PostgresAgentSink(TargetedProjection):
@@ -73,4 +111,4 @@ class PostgresAgentSink(TargetedProjection):
     step = "postgres_agents_projection"
     specs = (topics.AGENTS_REGISTERED, topics.AGENT_TASKS_COMPLETED)
     handlers = {AgentRegistered: agent_rows, AgentTaskCompleted: task_rows}
-    targets = (AGENTS, TASKS)
+    targets = (AGENTS, TASKS, CRM_TASKS, CRM_UPDATES)

@@ -21,7 +21,9 @@ Invariants:
   `agent_deliveries` the delivery connector's ledger (one row per delivery id: status,
   attempts, provider; never an address); `delivery_results` and `delivery_outcomes` what
   became of each delivery and what its customer did, and the view `agent_learned_patterns`
-  what the agents learn from them (per campaign and message variant);
+  what the agents learn from them (per campaign and message variant); `crm_tasks` and
+  `crm_customer_updates` (view `crm_customer_fields`) the CRM changes of the create_task /
+  update_crm agents;
 - `restricted_pii_fields` holds the raw PII values media steps extracted and the CRM's
   customer contacts (subject_kind `customer`: deliveries take addresses from here), keyed
   (tenant_id, subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
@@ -64,7 +66,7 @@ CURRENT_TENANT_FN = "auterity_current_tenant"
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses",
                  "agent_tasks", "agent_memory", "agent_deliveries", "delivery_results",
-                 "delivery_outcomes")
+                 "delivery_outcomes", "crm_tasks", "crm_customer_updates")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -310,6 +312,50 @@ CREATE TABLE IF NOT EXISTS agent_deliveries (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, delivery_id)
 );
+
+-- the CRM changes the action agents create_task / update_crm made (their completed results,
+-- projections/agent_sink.py): one CRM task per agent task, one update per agent task, and
+-- the view of each customer field's latest value
+CREATE TABLE IF NOT EXISTS crm_tasks (
+    tenant_id        text        NOT NULL,
+    crm_task_id      text        NOT NULL,
+    task_id          text        NOT NULL,
+    customer_ref     text,
+    title            text        NOT NULL,
+    description      text        NOT NULL,
+    priority         text        NOT NULL CHECK (priority IN ('low', 'normal', 'high')),
+    assignee         text,
+    due_at           timestamptz NOT NULL,
+    status           text        NOT NULL DEFAULT 'open',
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, crm_task_id)
+);
+CREATE INDEX IF NOT EXISTS crm_tasks_due ON crm_tasks (tenant_id, status, due_at);
+CREATE TABLE IF NOT EXISTS crm_customer_updates (
+    tenant_id        text        NOT NULL,
+    task_id          text        NOT NULL,
+    customer_ref     text        NOT NULL,
+    fields           jsonb       NOT NULL,
+    event_id         text        NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, task_id)
+);
+CREATE INDEX IF NOT EXISTS crm_customer_updates_customer
+    ON crm_customer_updates (tenant_id, customer_ref, created_at);
+CREATE OR REPLACE VIEW crm_customer_fields WITH (security_invoker = true) AS
+    SELECT DISTINCT ON (u.tenant_id, u.customer_ref, f.key)
+           u.tenant_id, u.customer_ref, f.key AS field, f.value, u.created_at AS updated_at,
+           u.task_id
+    FROM crm_customer_updates u, jsonb_each(u.fields) f
+    ORDER BY u.tenant_id, u.customer_ref, f.key, u.created_at DESC, u.event_id DESC;
+REVOKE ALL ON crm_customer_fields FROM PUBLIC;
 
 -- what became of each delivery (deliveries.completed) and what customers did with it
 -- (deliveries.outcomes): facts keyed by their natural keys, so a redelivered event counts

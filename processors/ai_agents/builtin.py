@@ -1,5 +1,6 @@
 """The AI agents the worker runs: the action agents `send_email` and `send_sms`
-(processors/ai_agents/actions.py), the email campaign agent (processors/ai_agents/
+(processors/ai_agents/actions.py), `create_task` and `update_crm` (processors/ai_agents/
+crm.py), the email campaign agent (processors/ai_agents/
 campaign.py) and
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from processors.ai_agents.actions import SendEmailAgent, SendSmsAgent
 from processors.ai_agents.campaign import EmailCampaignAgent, VariantStats
+from processors.ai_agents.crm import CreateTaskAgent, UpdateCrmAgent
 from processors.ai_agents.dispatch import AgentRegistry
 from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
@@ -79,4 +81,5 @@ def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None,
     """The registry of the agents the worker runs (`stats`: the learned patterns the
     campaign agent splits its audience by; `extra`: configured plugins' agents)."""
     return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
+                          CreateTaskAgent(), UpdateCrmAgent(),
                           EmailCampaignAgent(gateway, stats), *extra])

@@ -30,8 +30,8 @@ from projections.agent_memory import PostgresAgentMemorySink
 from projections.agent_metrics_sink import AgentMetricsSink
 from projections.agent_sink import PostgresAgentSink
 from projections.builder_sink import PostgresBuilderSink
-from projections.delivery_outcomes_sink import PostgresDeliveryOutcomeSink
 from projections.clickhouse_sink import ClickHouseMetricsSink
+from projections.delivery_outcomes_sink import PostgresDeliveryOutcomeSink
 from projections.media_metrics_sink import MediaMetricsSink
 from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_store import ChdbStore, MetricsStore

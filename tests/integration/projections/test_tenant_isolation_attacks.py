@@ -126,6 +126,16 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             f"source_partition, source_offset) VALUES (%s, %s, %s, 'email', %s, %s, 'a', "
             f"'sent', %s, now(), {src})",
             (tenant, f"delivery-{k}", f"task-{k}", f"cust-{k}", f"campaign-{k}", k)))
+        out["crm_tasks"].append((
+            "INSERT INTO crm_tasks (tenant_id, crm_task_id, task_id, title, description, "
+            "priority, due_at, event_id, created_at, source_topic, source_partition, "
+            f"source_offset) VALUES (%s, %s, %s, %s, '', 'normal', now(), %s, now(), {src})",
+            (tenant, f"crm-{k}", f"task-{k}", f"call back {k}", k)))
+        out["crm_customer_updates"].append((
+            "INSERT INTO crm_customer_updates (tenant_id, task_id, customer_ref, fields, "
+            f"event_id, created_at, source_topic, source_partition, source_offset) VALUES "
+            f"(%s, %s, %s, %s, %s, now(), {src})",
+            (tenant, f"task-{k}", f"cust-{k}", json.dumps({"notes": f"note {k}"}), k)))
         out["delivery_outcomes"].append((
             "INSERT INTO delivery_outcomes (tenant_id, delivery_id, outcome, event_id, "
             f"created_at, source_topic, source_partition, source_offset) VALUES (%s, %s, "
