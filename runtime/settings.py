@@ -138,6 +138,15 @@ class Settings(BaseSettings):
     sms_gateway_token: SecretStr | None = Field(default=None,
                                                 description="bearer token for the SMS gateway")
     delivery_timeout_s: float = Field(default=30.0, description="per SMTP/HTTP attempt")
+    # enrichment sources of the customer intelligence agent (connectors/enrichment): off until
+    # named. Per source <NAME> (dynamic, read by connectors.enrichment.sources):
+    # AUTERITY_ENRICHMENT_<NAME>_URL (required), _KEY (secret), _KINDS (default
+    # vehicle,organization), _HEADER (default Authorization, sent as `Bearer <key>`)
+    enrichment_sources: str = Field(default="", description="external enrichment providers: "
+                                    "comma-separated names (e.g. vindecoder,firmographics), "
+                                    "each needing AUTERITY_ENRICHMENT_<NAME>_URL")
+    enrichment_timeout_s: float = Field(default=10.0, gt=0,
+                                        description="per enrichment HTTP attempt")
 
     @property
     def kafka_servers(self) -> str:

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 
 import faust
 
+from connectors.enrichment.enricher import SourcesEnricher
+from connectors.enrichment.sources import configured_sources
 from processors.ai_agents.builtin import worker_agents
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from projections.agent_memory import PgMemoryRecall
+from projections.customer_facts import PgCustomerFacts
 from projections.learned_patterns import PgVariantStats, recorded_performance
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
@@ -102,7 +105,9 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     builder_steps.wire(app, settings, workflow_lookup, models.gateway, models.usage, pii_pool)
     media_steps.wire(app, settings, models.gateway, models.usage)
     agents = worker_agents(models.gateway, PgVariantStats(settings),
-                           extra=load_plugins(settings.agent_plugins, models.gateway))
+                           extra=load_plugins(settings.agent_plugins, models.gateway),
+                           facts=PgCustomerFacts(settings),
+                           enricher=SourcesEnricher(configured_sources(settings)))
     agent_steps.wire(app, settings, agents, models.usage, pii_pool,
                      memory=PgMemoryRecall(settings),
                      recorded=lambda: recorded_performance(settings))

@@ -1,7 +1,7 @@
 """The AI agents the worker runs: the action agents `send_email` and `send_sms`
 (processors/ai_agents/actions.py), `create_task` and `update_crm` (processors/ai_agents/
-crm.py), the email campaign agent (processors/ai_agents/
-campaign.py) and
+crm.py), the email campaign agent (processors/ai_agents/campaign.py), the customer
+intelligence agent (processors/ai_agents/intelligence.py) and
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
   through the worker's one LLM gateway (router, budgets, usage events), operation
@@ -24,6 +24,7 @@ from processors.ai_agents.actions import SendEmailAgent, SendSmsAgent
 from processors.ai_agents.campaign import EmailCampaignAgent, VariantStats
 from processors.ai_agents.crm import CreateTaskAgent, UpdateCrmAgent
 from processors.ai_agents.dispatch import AgentRegistry
+from processors.ai_agents.intelligence import CustomerIntelligenceAgent, Enricher, FactStore
 from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
 from processors.llm.gateway import LlmGateway
@@ -77,9 +78,14 @@ def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
 
 
 def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None,
-                  extra: Iterable[AiAgent] = ()) -> AgentRegistry:
+                  extra: Iterable[AiAgent] = (), facts: FactStore | None = None,
+                  enricher: Enricher | None = None) -> AgentRegistry:
     """The registry of the agents the worker runs (`stats`: the learned patterns the
-    campaign agent splits its audience by; `extra`: configured plugins' agents)."""
-    return AgentRegistry([LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
-                          CreateTaskAgent(), UpdateCrmAgent(),
-                          EmailCampaignAgent(gateway, stats), *extra])
+    campaign agent splits its audience by; `extra`: configured plugins' agents; `facts` and
+    `enricher`: what the customer intelligence agent reads, without `facts` it is not run)."""
+    agents: list[AiAgent] = [LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
+                             CreateTaskAgent(), UpdateCrmAgent(),
+                             EmailCampaignAgent(gateway, stats)]
+    if facts is not None:
+        agents.append(CustomerIntelligenceAgent(facts, enricher))
+    return AgentRegistry([*agents, *extra])

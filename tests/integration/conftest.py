@@ -21,6 +21,7 @@ import pytest
 from compose import processes as supervisor
 from compose import stack
 from connectors.samples.delivery_servers import LocalSmsGateway, LocalSmtpServer
+from connectors.samples.enrichment_server import LocalEnrichmentServer
 from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.settings import Settings
@@ -43,6 +44,10 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str,
 
 SMTP_PORT = int(os.environ.get("AUTERITY_TEST_SMTP_PORT", "18025"))
 SMS_PORT = int(os.environ.get("AUTERITY_TEST_SMS_PORT", "18026"))
+ENRICH_PORT = int(os.environ.get("AUTERITY_TEST_ENRICH_PORT", "18027"))
+#: a port nothing listens on: the second enrichment source is down
+ENRICH_DOWN_PORT = int(os.environ.get("AUTERITY_TEST_ENRICH_DOWN_PORT", "18028"))
+ENRICH_KEY = "test-enrichment-key"
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +74,11 @@ def settings() -> Iterator[Settings]:
         "AUTERITY_SMS_GATEWAY_TOKEN": "test-gateway-token",
         "AUTERITY_DELIVERY_TIMEOUT_S": "5",
         "AUTERITY_AGENT_PLUGINS": "tests.integration.agent_plugins:agents",
+        "AUTERITY_ENRICHMENT_SOURCES": "vindecoder,firmographics",
+        "AUTERITY_ENRICHMENT_VINDECODER_URL": f"http://127.0.0.1:{ENRICH_PORT}",
+        "AUTERITY_ENRICHMENT_VINDECODER_KEY": ENRICH_KEY,
+        "AUTERITY_ENRICHMENT_FIRMOGRAPHICS_URL": f"http://127.0.0.1:{ENRICH_DOWN_PORT}",
+        "AUTERITY_ENRICHMENT_TIMEOUT_S": "2",
     }
     os.environ.update(env)
     s = Settings()
@@ -80,6 +90,14 @@ def settings() -> Iterator[Settings]:
     stack.down(s)
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def enrichment(settings: Settings) -> Iterator[LocalEnrichmentServer]:
+    """The local enrichment provider the worker's `vindecoder` source asks (the
+    `firmographics` source points at a port nothing listens on)."""
+    with LocalEnrichmentServer(ENRICH_PORT, ENRICH_KEY) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

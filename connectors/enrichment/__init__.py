@@ -1,0 +1,1 @@
+"""Enrichment connectors: external data providers the customer intelligence agent may ask."""
