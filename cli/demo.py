@@ -141,10 +141,18 @@ def _run_demo(settings: Settings, count: int, tenants: int, rate: float,
         _say(f"    {h.name:<11} {h.detail}")
     kafka_clients.ensure_topics(settings, principal=Principal.ADMIN)
     _say("2/5 starting the Faust worker and the projections ...")
-    for name in supervisor.PROCESSES:
-        supervisor.start(settings, name)
-    for name in supervisor.PROCESSES:
-        supervisor.wait_ready(settings, name)
+    from cli.demo_agents import demo_receivers
+
+    with demo_receivers() as receivers:  # before the worker starts: it is pointed at them
+        for name in supervisor.PROCESSES:
+            supervisor.start(settings, name)
+        for name in supervisor.PROCESSES:
+            supervisor.wait_ready(settings, name)
+        return _sample_day(settings, count, tenants, rate, keep_running, t0, receivers)
+
+
+def _sample_day(settings: Settings, count: int, tenants: int, rate: float,
+                keep_running: bool, t0: float, receivers: Any) -> int:
     since = datetime.now(UTC).replace(microsecond=0)
     dlq_before = _dlq_high(settings)
     run = f"demo-{int(time.time())}"
@@ -190,6 +198,10 @@ def _run_demo(settings: Settings, count: int, tenants: int, rate: float,
     from cli.demo_media import run_media_demo
 
     run_media_demo(settings, tenants, _say)
+    _say("    AI agents (one task each; deliveries to local SMTP/SMS receivers):")
+    from cli.demo_agents import run_agents_demo
+
+    run_agents_demo(settings, receivers, _say)
     _say(f"    demo took {time.monotonic() - t0:.0f}s")
     if keep_running:
         _say("The stack, worker and projections keep running: try `.venv/bin/auterity status`, "

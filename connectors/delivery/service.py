@@ -13,8 +13,9 @@ Invariants:
   refuses our credentials, the provider stayed unreachable through every retry, the
   customer has no contact record) raises `DeliveryRejected` after releasing the claim (a
   dead letter; replaying it once fixed sends); an opt-out, a missing address or value, or a
-  provider's refusal of this message is a final `failed`, and so is a customer who
-  unsubscribed from a message of the channel (deliveries.outcomes);
+  provider's refusal of this message is a final `failed`, and so is a message holding a
+  masked value (the output firewall's `<PHONE_NUMBER>`: never shown to a customer) or a
+  customer who unsubscribed from a message of the channel (deliveries.outcomes);
 - the contact is read before the claim and nothing but pure code runs between the claim
   and the first send, so Postgres failing (`StoreUnavailable`, passed to the caller) leaves
   no claim that was never sent, except after a send, where `sending` is the truth;
@@ -23,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 
@@ -41,6 +43,8 @@ from schemas.ids import derived_id
 
 RETRIES = 3
 BACKOFF_S = 0.5
+#: a pseudonym label or the output firewall's mask (`<PHONE_NUMBER>`, `<PERSON_1>`)
+MASKED = re.compile(r"<[A-Z][A-Z0-9_]*>")
 #: the contact field holding each channel's address, and its opt-in flag
 ADDRESS = {"email": "email", "sms": "phone"}
 OPT_IN = {"email": "email_opt_in", "sms": "sms_opt_in"}
@@ -126,6 +130,11 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
     address = contact.get(ADDRESS[req.channel])
     if not address:
         return final("failed", f"customer {req.customer_ref} has no {ADDRESS[req.channel]}")
+    if MASKED.search(req.subject) or MASKED.search(req.body):
+        # the output firewall replaced PII the model wrote with `<TYPE>`: a customer would
+        # read "call us at <PHONE_NUMBER>"
+        return final("failed", "the message holds a masked value (" + ", ".join(sorted(set(
+            MASKED.findall(req.subject + " " + req.body)))) + "): not sent")
     try:
         subject, body = fill(req.subject, contact), fill(req.body, contact)
     except (MissingValue, UnknownPlaceholder) as exc:

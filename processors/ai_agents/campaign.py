@@ -51,6 +51,9 @@ MAX_AUDIENCE = 200
 DEFAULT_VARIANTS = (("reminder", "a friendly, helpful service reminder"),
                     ("offer", "a limited-time offer with one clear benefit"))
 ANY_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+#: a pseudonym label or mask (`<PHONE_NUMBER>`, `<PERSON_1>`) a model copies into a message:
+#: a customer must never read one
+LABEL = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
 class Variant(BaseModel):
@@ -82,7 +85,7 @@ class CampaignInput(BaseModel):
 
 
 class Email(BaseModel):
-    subject: str = Field(max_length=300)
+    subject: str  # cut to SUBJECT_CHARS by emails_from
     body: str
     delay_days: int
 
@@ -176,10 +179,15 @@ def assign(customers: Sequence[str], campaign_id: str, split: Split) -> dict[str
     return out
 
 
+#: a subject longer than this is cut at a word boundary (a small model writes the body into
+#: the subject now and then; the schema cannot bound it: local_provider.GRAMMAR_MAX_REPEAT)
+SUBJECT_CHARS = 100
+
+
 def sequence_schema(length: int) -> dict[str, Any]:
     email = {"type": "object", "properties": {
-        "subject": {"type": "string", "minLength": 1, "maxLength": 120},
-        "body": {"type": "string", "minLength": 1, "maxLength": 1500},
+        "subject": {"type": "string", "minLength": 1},
+        "body": {"type": "string", "minLength": 1},
         "delay_days": {"type": "integer", "minimum": 0, "maximum": 60}},
         "required": ["subject", "body", "delay_days"], "additionalProperties": False}
     return {"type": "object", "properties": {"emails": {
@@ -191,7 +199,8 @@ def prompt(payload: CampaignInput, segment: Segment, variant: Variant) -> list[d
     system = (
         "You write emails for a car dealership's customers. Answer as JSON "
         '{"emails": [{"subject": "...", "body": "...", "delay_days": 0}]} with exactly '
-        f"{payload.length} email(s). Start each body with \"Hi {{{{customer.first_name}}}},\". "
+        f"{payload.length} email(s); a subject is at most 8 words. Start each body with "
+        f"\"Hi {{{{customer.first_name}}}},\". "
         "Use no other placeholder and write no names, phone numbers, addresses or prices.")
     user = (f"Campaign objective: {payload.objective}\n"
             f"Audience: {segment.name}: {segment.description}\n"
@@ -202,7 +211,8 @@ def prompt(payload: CampaignInput, segment: Segment, variant: Variant) -> list[d
 
 
 def keep_known_placeholders(text: str) -> tuple[str, int]:
-    """`text` without the placeholders a delivery could not fill, and how many went."""
+    """`text` without the placeholders a delivery could not fill and the pseudonym labels
+    (LABEL) the model copied, and how many went."""
     removed = 0
 
     def drop(m: re.Match[str]) -> str:
@@ -212,7 +222,17 @@ def keep_known_placeholders(text: str) -> tuple[str, int]:
         removed += 1
         return ""
 
-    return re.sub(r"[ \t]{2,}", " ", ANY_PLACEHOLDER.sub(drop, text)).strip(), removed
+    labels = len(LABEL.findall(text))
+    text = LABEL.sub("", ANY_PLACEHOLDER.sub(drop, text))
+    return re.sub(r"[ \t]{2,}", " ", text).strip(), removed + labels
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` at most `limit` characters, cut at the last word boundary before it."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:-")
+    return (head or text[:limit]) + "…"
 
 
 def emails_from(data: Mapping[str, Any], length: int) -> tuple[list[Email], int]:
@@ -228,7 +248,7 @@ def emails_from(data: Mapping[str, Any], length: int) -> tuple[list[Email], int]
         body, r2 = keep_known_placeholders(e.body)
         if not subject or not body:
             raise ValueError(f"the model wrote an empty subject or body in email {i + 1}")
-        emails.append(Email(subject=subject[:300], body=body,
+        emails.append(Email(subject=_cut(subject, SUBJECT_CHARS), body=body,
                             delay_days=0 if i == 0 else max(0, e.delay_days)))
         removed += r1 + r2
     return emails, removed

@@ -139,3 +139,16 @@ def test_postgres_dropping_the_ledger_connection_claims_nothing_and_the_next_cal
         assert _rows(pg, req) == [] and gw.requests == []
         assert deliver(req, ledger, senders, sleep=_no_wait).status == "sent"
     ledger.close()
+
+
+def test_a_message_holding_a_masked_value_is_not_sent(
+        settings: Settings, pg: psycopg.Connection, tenant: str) -> None:
+    port = _free_port()
+    ledger = open_ledger(settings)
+    with LocalSmtpServer(port) as smtp:
+        req = _request(tenant, "email", subject="Call us at <PHONE_NUMBER>")
+        done = deliver(req, ledger, {"email": SmtpSender(Settings(
+            smtp_host="127.0.0.1", smtp_port=port))}, sleep=_no_wait)
+        assert done.status == "failed" and "<PHONE_NUMBER>" in (done.error or "")
+        assert smtp.messages == [] and _rows(pg, req) == [("failed", 1)]
+    ledger.close()

@@ -79,3 +79,15 @@ def test_campaign_input_is_checked() -> None:
     with pytest.raises(ValidationError, match="distinct"):
         CampaignInput.model_validate({**base, "variants": [
             {"name": "a", "approach": "one way"}, {"name": "a", "approach": "another"}]})
+
+
+def test_a_subject_the_model_made_too_long_is_cut_at_a_word() -> None:
+    long = "Hi there, thank you for your interest in the winter service, " * 3
+    [email], _ = emails_from({"emails": [{"subject": long, "body": "b", "delay_days": 0}]}, 1)
+    assert len(email.subject) <= 101 and email.subject.endswith("…")
+    assert long.startswith(email.subject[:-1])
+
+
+def test_pseudonym_labels_the_model_copies_never_reach_a_customer() -> None:
+    text, removed = keep_known_placeholders("Call us at <PHONE_NUMBER> or ask <PERSON_1>.")
+    assert text == "Call us at or ask ." and removed == 2
