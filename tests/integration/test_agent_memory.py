@@ -162,7 +162,8 @@ def test_a_large_memory_is_searched_through_hnsw_and_a_small_one_exactly(pipelin
         ids = [m.task_id for m in memory.recall_vector(
             tenant, "a-1", "llm_generate", query, k=5, window=0, exact=exact).similar]
         # the recall session's statistics reach the shared view before this returns
-        memory._connection().execute("SELECT pg_stat_force_next_flush()")
+        with memory._shared.use() as conn:
+            conn.execute("SELECT pg_stat_force_next_flush()")
         return ids, _index_scans(pg) > before
 
     try:

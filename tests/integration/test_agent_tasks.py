@@ -51,7 +51,10 @@ def test_a_task_is_answered_once_and_a_redelivery_repeats_the_answer(pipeline, p
                                 "the completed task"))
     assert first.status == "completed", first.error
     assert first.agent_id == "llm-generate-1" and first.attempts >= 1
-    assert first.selection_reason and first.selection_reason.startswith("cold start")
+    # the only llm_generate agent: on trial, or ranked if the book was seeded from Postgres
+    # (a worker restarted by an earlier test)
+    assert first.selection_reason and first.selection_reason.startswith(
+        ("cold start", "best utility")), first.selection_reason
     assert isinstance(json.loads(first.output_json)["text"], str)
 
     _send(settings, req)  # the same request again, as a producer retry would
@@ -184,7 +187,8 @@ def test_the_worker_announces_its_agents_and_the_cli_runs_a_task(pipeline, pg, c
 
     def performance():
         assert cmd_agents_performance(argparse.Namespace(
-            agent="llm-generate-1", tenant=tenant, days=1, json=True), settings) == 0
+            agent="llm-generate-1", tenant=tenant, days=1, clickhouse=False, period="day",
+            json=True), settings) == 0
         return json.loads(capsys.readouterr().out)
 
     [perf] = wait_for(performance, 60, "this tenant's task in agent_performance")

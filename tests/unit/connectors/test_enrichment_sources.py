@@ -205,7 +205,9 @@ def test_queries_are_normalised() -> None:
         EnrichmentQuery(kind="vehicle", key=VIN, email="ana@example.com")  # type: ignore[call-arg]
 
 
-def test_sources_are_off_by_default() -> None:
+def test_sources_are_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the integration suite configures sources for its worker in this process's environment
+    monkeypatch.delenv("AUTERITY_ENRICHMENT_SOURCES", raising=False)
     assert configured_sources(Settings(), environ={}) == []
     assert configured_sources(Settings(enrichment_sources=" , "), environ={}) == []
 
