@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Message
+from pydantic import BaseModel, ValidationError
 
+from processors.ai_agents.crm import CreatedTask, CrmUpdated
+from projections.postgres_sink import Rejected
 from projections.postgres_targets import (
     SOURCE,
     Rows,
@@ -77,20 +80,38 @@ CRM_UPDATES = Target("crm_customer_updates", CRM_UPDATE_COLUMNS,
                                  "tenant_id, task_id"))
 
 
-def crm_rows(m: Message, ev: AgentTaskCompleted, output: dict[str, Any]) -> Rows:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _crm_change(ev: AgentTaskCompleted, output: Any, model: type[M]) -> M:
+    """The result's output as the CRM change `model`, or Rejected naming the agent (a
+    plugin offering the task type with another output shape is dead-lettered, never a
+    projection that stops on a missing key)."""
+    try:
+        return model.model_validate(output)
+    except ValidationError as exc:
+        raise Rejected("schema_invalid", f"{ev.task_type} result of agent {ev.agent_id} is "
+                       f"not a {model.__name__} (processors/ai_agents/crm.py): "
+                       f"{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}",
+                       ev.tenant_id) from exc
+
+
+def crm_rows(m: Message, ev: AgentTaskCompleted, output: Any) -> Rows:
     """The CRM change a completed create_task / update_crm result carries (processors/
     ai_agents/crm.py); a CRM task is due `due_in_days` after the result's time."""
     if ev.status != "completed":
         return []
     if ev.task_type == "create_task":
+        task = _crm_change(ev, output, CreatedTask)
         return [(CRM_TASKS, (
-            ev.tenant_id, output["crm_task_id"], ev.task_id, output.get("customer_ref"),
-            output["title"], output.get("description", ""), output.get("priority", "normal"),
-            output.get("assignee"), ev.occurred_at + timedelta(days=int(output["due_in_days"])),
-            ev.event_id, ev.occurred_at, *source_of(m)))]
+            ev.tenant_id, task.crm_task_id, ev.task_id, task.customer_ref, task.title,
+            task.description, task.priority, task.assignee,
+            ev.occurred_at + timedelta(days=task.due_in_days), ev.event_id, ev.occurred_at,
+            *source_of(m)))]
     if ev.task_type == "update_crm":
-        return [(CRM_UPDATES, (ev.tenant_id, ev.task_id, output["customer_ref"],
-                               json.dumps(output["fields"]), ev.event_id, ev.occurred_at,
+        update = _crm_change(ev, output, CrmUpdated)
+        return [(CRM_UPDATES, (ev.tenant_id, ev.task_id, update.customer_ref,
+                               json.dumps(update.fields), ev.event_id, ev.occurred_at,
                                *source_of(m)))]
     return []
 

@@ -10,6 +10,8 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 
+from schemas.errors import StoreUnavailable
+
 
 def scalar(conn: psycopg.Connection[Any], sql: str | pgsql.SQL | pgsql.Composed,
            params: Any = None) -> Any:
@@ -23,12 +25,6 @@ def scalar(conn: psycopg.Connection[Any], sql: str | pgsql.SQL | pgsql.Composed,
 #: how long opening a connection may take, and one statement on a pipeline connection
 CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_MS = 30_000
-
-
-class StoreUnavailable(RuntimeError):
-    """Postgres could not be reached or did not answer in time: nothing about the record is
-    known to be wrong, so a step must not dead-letter it (streams/step_loop.py waits and
-    runs it again, uncommitted)."""
 
 
 def connect(url: str, application_name: str, *,

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from schemas.ids import NEW_WORKFLOW, derived_id
+from schemas.ids import CUSTOMER_REF_PATTERN, NEW_WORKFLOW, VARIANT_PATTERN, derived_id
 
 Channel = Literal["chat", "sms", "email", "phone", "web", "other"]
 SenderRole = Literal["customer", "agent", "system", "bot"]
@@ -368,10 +368,10 @@ class DeliveryRequested(Event):
     delivery_id: str
     task_id: str
     channel: Literal["email", "sms"]
-    customer_ref: str = Field(min_length=1, max_length=128)
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
     subject: str = Field(default="", max_length=300)
     body: str = Field(min_length=1, max_length=20_000)
-    variant: str | None = Field(default=None, max_length=64,
+    variant: str | None = Field(default=None, max_length=64, pattern=VARIANT_PATTERN,
                                 description="the message variant, for learning what works")
     campaign_id: str | None = Field(default=None, max_length=128,
                                     description="the campaign the message belongs to")

@@ -98,6 +98,16 @@ class DeliveryLedger:
                 "AND r.channel = %s AND o.outcome = 'unsubscribed')",
                 (tenant_id, customer_ref, channel)).fetchone() == (True,)
 
+    def do_not_contact(self, tenant_id: str, customer_ref: str) -> bool:
+        """Whether the CRM marks the customer `do_not_contact` (the latest value the
+        update_crm agent set, view crm_customer_fields: JSON true or "true")."""
+        with self._shared.use() as conn:
+            return conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM crm_customer_fields WHERE tenant_id = %s AND "
+                "customer_ref = %s AND field = 'do_not_contact' AND value IN "
+                "('true'::jsonb, '\"true\"'::jsonb))", (tenant_id, customer_ref)
+            ).fetchone() == (True,)
+
     def close(self) -> None:
         self._shared.close()
 

@@ -207,6 +207,11 @@ class HttpSmsSender:
                                  "AUTERITY_SMS_GATEWAY_URL / AUTERITY_SMS_GATEWAY_TOKEN")
         if status >= 400:
             raise PermanentSendError(f"SMS gateway refused the message ({status})")
+        if not 200 <= status < 300:
+            # a redirect (an http -> https move, a relocated endpoint) or an informational
+            # answer: the message was not accepted, and following it could resend the body
+            raise ChannelRefused(f"SMS gateway {self.provider} answered {status} (not 2xx): "
+                                 "check AUTERITY_SMS_GATEWAY_URL")
         try:
             message_id = answer.json().get("id")
         except (ValueError, AttributeError):

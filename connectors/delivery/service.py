@@ -12,10 +12,12 @@ Invariants:
 - what cannot be sent for a reason an operator can fix (the channel is not configured or
   refuses our credentials, the provider stayed unreachable through every retry, the
   customer has no contact record) raises `DeliveryRejected` after releasing the claim (a
-  dead letter; replaying it once fixed sends); an opt-out, a missing address or value, or a
+  dead letter; replaying it once fixed sends; the release waits for Postgres, so a
+  rejected claim is never left `sending`); an opt-out, a missing address or value, or a
   provider's refusal of this message is a final `failed`, and so is a message holding a
   masked value (the output firewall's `<PHONE_NUMBER>`: never shown to a customer) or a
-  customer who unsubscribed from a message of the channel (deliveries.outcomes);
+  customer who unsubscribed from a message of the channel (deliveries.outcomes) or whom
+  the CRM marks `do_not_contact` (crm_customer_fields, the update_crm agent);
 - the contact is read before the claim and nothing but pure code runs between the claim
   and the first send, so Postgres failing (`StoreUnavailable`, passed to the caller) leaves
   no claim that was never sent, except after a send, where `sending` is the truth;
@@ -24,6 +26,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -38,11 +41,17 @@ from connectors.delivery.senders import (
     UncertainSendError,
 )
 from processors.ai_agents.placeholders import MissingValue, UnknownPlaceholder, fill
+from schemas.errors import StoreUnavailable
 from schemas.events import DeliveryCompleted, DeliveryRequested, utcnow
 from schemas.ids import derived_id
 
+log = logging.getLogger("auterity.deliveries")
+
 RETRIES = 3
 BACKOFF_S = 0.5
+#: how long releasing a claim waits for Postgres, doubling up to the max
+RELEASE_RETRY_S = 0.5
+RELEASE_RETRY_MAX_S = 30.0
 #: a pseudonym label or the output firewall's mask (`<PHONE_NUMBER>`, `<PERSON_1>`)
 MASKED = re.compile(r"<[A-Z][A-Z0-9_]*>")
 #: the contact field holding each channel's address, and its opt-in flag
@@ -83,9 +92,27 @@ def _scrubbed(text: str, address: str) -> str:
     return text.replace(address, "<address>")
 
 
+def _release(req: DeliveryRequested, ledger: DeliveryLedger,
+             sleep: Callable[[float], None]) -> None:
+    """Release the claim, waiting for Postgres if it does not answer: a claim left
+    `sending` after senders were tried would make the replay `unknown` over SMTP although
+    nothing reached the person (found by review)."""
+    wait = RELEASE_RETRY_S
+    while True:
+        try:
+            ledger.release(req)
+            return
+        except StoreUnavailable as exc:
+            log.error("delivery %s: cannot release its claim (%s); again in %.1f s",
+                      req.delivery_id, exc, wait)
+            sleep(wait)
+            wait = min(wait * 2, RELEASE_RETRY_MAX_S)
+
+
 def _rejected(req: DeliveryRequested, ledger: DeliveryLedger, kind: str, message: str,
-              *, attempts: int = 0, provider: str = "") -> DeliveryRejected:
-    ledger.release(req)
+              *, attempts: int = 0, provider: str = "",
+              sleep: Callable[[float], None] = time.sleep) -> DeliveryRejected:
+    _release(req, ledger, sleep)
     message = f"delivery {req.delivery_id}: {message}"
     return DeliveryRejected(kind, message, _completed(
         req, "failed", attempts=attempts, provider=provider, error=message, rejected=kind))
@@ -97,6 +124,7 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
     sender = senders.get(req.channel)
     contact = ledger.contact(req.tenant_id, req.customer_ref)
     unsubscribed = ledger.unsubscribed(req.tenant_id, req.customer_ref, req.channel)
+    do_not_contact = ledger.do_not_contact(req.tenant_id, req.customer_ref)
     claim = ledger.claim(req)
     attempts = 1
     if not claim.new:
@@ -127,6 +155,9 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
         return final("failed", f"customer {req.customer_ref} opted out of {req.channel}")
     if unsubscribed:
         return final("failed", f"customer {req.customer_ref} unsubscribed from {req.channel}")
+    if do_not_contact:
+        return final("failed", f"customer {req.customer_ref} is marked do_not_contact in the "
+                               "CRM")
     address = contact.get(ADDRESS[req.channel])
     if not address:
         return final("failed", f"customer {req.customer_ref} has no {ADDRESS[req.channel]}")
@@ -148,13 +179,14 @@ def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str
             return final("unknown", _scrubbed(str(exc), address))
         except ChannelRefused as exc:
             raise _rejected(req, ledger, "channel_refused", _scrubbed(str(exc), address),
-                            attempts=attempts, provider=sender.provider) from exc
+                            attempts=attempts, provider=sender.provider, sleep=sleep) from exc
         except TransientSendError as exc:
             if attempt == RETRIES:
                 # nothing reached the person (senders.py), so a replay may send it
                 raise _rejected(req, ledger, "channel_unavailable",
                                 f"{_scrubbed(str(exc), address)} (after {attempts} attempts)",
-                                attempts=attempts, provider=sender.provider) from exc
+                                attempts=attempts, provider=sender.provider,
+                                sleep=sleep) from exc
             sleep(BACKOFF_S * 2**attempt)
             attempts += 1
             continue

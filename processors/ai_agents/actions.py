@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, Delivery, TaskOutcome
 from processors.ai_agents.placeholders import UnknownPlaceholder, check
-from schemas.ids import derived_id
+from schemas.ids import CUSTOMER_REF_PATTERN, VARIANT_PATTERN, derived_id
 
 #: one SMS is 160 GSM-7 characters; three segments are as long as a reminder should be
 SMS_MAX_CHARS = 480
@@ -26,17 +26,17 @@ def delivery_id(tenant_id: str, task_id: str, index: int = 0) -> str:
 
 
 class EmailInput(BaseModel):
-    customer_ref: str = Field(min_length=1, max_length=128,
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN,
                               description="the customer's id in the CRM (not an address)")
     subject: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=20_000)
-    variant: str | None = Field(default=None, max_length=64)
+    variant: str | None = Field(default=None, max_length=64, pattern=VARIANT_PATTERN)
 
 
 class SmsInput(BaseModel):
-    customer_ref: str = Field(min_length=1, max_length=128)
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
     body: str = Field(min_length=1, max_length=SMS_MAX_CHARS)
-    variant: str | None = Field(default=None, max_length=64)
+    variant: str | None = Field(default=None, max_length=64, pattern=VARIANT_PATTERN)
 
 
 class Queued(BaseModel):

@@ -30,14 +30,15 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from processors.ai_agents.actions import delivery_id
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, Delivery, TaskOutcome
 from processors.ai_agents.placeholders import FIELDS
 from processors.llm.gateway import LlmGateway
+from schemas.ids import CUSTOMER_REF_PATTERN, VARIANT_PATTERN
 
 OPERATION = "email_campaign"
 #: messages of a variant sent before its score is trusted (below: an even split)
@@ -48,6 +49,10 @@ EXPLOIT_SHARE = 0.8
 UNSUBSCRIBE_WEIGHT = 2.0
 #: customers in one task (each becomes an outbox record stored with the task's answer)
 MAX_AUDIENCE = 200
+#: (segment, variant) sequences one task may ask for (one model call each, up to the
+#: router's 30 s), and how long one attempt of a campaign task may take
+MAX_SEQUENCES = 12
+CAMPAIGN_TIMEOUT_S = 600.0
 DEFAULT_VARIANTS = (("reminder", "a friendly, helpful service reminder"),
                     ("offer", "a limited-time offer with one clear benefit"))
 ANY_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -57,14 +62,15 @@ LABEL = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
 class Variant(BaseModel):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    name: str = Field(pattern=VARIANT_PATTERN)
     approach: str = Field(min_length=3, max_length=200)
 
 
 class Segment(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     description: str = Field(min_length=1, max_length=500)
-    customer_refs: list[str] = Field(min_length=1, max_length=MAX_AUDIENCE)
+    customer_refs: list[Annotated[str, Field(pattern=CUSTOMER_REF_PATTERN)]] = Field(
+        min_length=1, max_length=MAX_AUDIENCE)
 
 
 class CampaignInput(BaseModel):
@@ -82,6 +88,15 @@ class CampaignInput(BaseModel):
         if len({v.name for v in variants}) != len(variants):
             raise ValueError("variant names must be distinct")
         return variants
+
+    @model_validator(mode="after")
+    def _bounded(self) -> CampaignInput:
+        # one model call per (segment, variant): bounded so a task fits CAMPAIGN_TIMEOUT_S
+        if len(self.segments) * len(self.variants) > MAX_SEQUENCES:
+            raise ValueError(f"{len(self.segments)} segments x {len(self.variants)} variants "
+                             f"is more than {MAX_SEQUENCES} sequences per task: split the "
+                             "campaign into several tasks")
+        return self
 
 
 class Email(BaseModel):
@@ -261,7 +276,8 @@ class EmailCampaignAgent(AiAgent):
     CAPABILITIES = (Capability(
         task_type="email_campaign", description="email sequence per segment; first email "
         "queued per customer, variant chosen by learned engagement",
-        input_model=CampaignInput, output_model=CampaignOutput),)
+        input_model=CampaignInput, output_model=CampaignOutput,
+        timeout_s=CAMPAIGN_TIMEOUT_S),)
 
     def __init__(self, gateway: LlmGateway, stats: VariantStats | None,
                  agent_id: str = "email-campaign-1") -> None:

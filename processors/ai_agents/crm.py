@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
-from schemas.ids import derived_id
+from schemas.ids import CUSTOMER_REF_PATTERN, derived_id
 
 #: the customer fields update_crm may set, and what each holds
 CRM_FIELDS: dict[str, str] = {
@@ -38,7 +38,8 @@ FieldValue = str | int | float | bool | None
 class CreateTaskInput(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    customer_ref: str | None = Field(default=None, min_length=1, max_length=128)
+    customer_ref: str | None = Field(default=None, min_length=1, max_length=128,
+                                     pattern=CUSTOMER_REF_PATTERN)
     due_in_days: int = Field(default=1, ge=0, le=365, description="due this many days after "
                              "the task completes")
     priority: Literal["low", "normal", "high"] = "normal"
@@ -57,7 +58,7 @@ class CreatedTask(BaseModel):
 
 
 class UpdateCrmInput(BaseModel):
-    customer_ref: str = Field(min_length=1, max_length=128)
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
     fields: dict[str, FieldValue] = Field(min_length=1, max_length=len(CRM_FIELDS))
 
     @field_validator("fields")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from processors.ai_agents.memory import Recollection, memory_text
 from processors.ai_agents.model import AgentTask, AiAgent, TaskInputError, TaskOutcome
 from processors.ai_agents.selection import NoCapableAgentError, PerformanceBook, choose_agent
+from schemas.errors import StoreUnavailable
 from schemas.events import AgentTaskCompleted, AgentTaskRequested, DeliveryRequested, utcnow
 from schemas.ids import derived_id
 
@@ -204,12 +205,16 @@ async def run_task(req: AgentTaskRequested, registry: AgentRegistry, book: Perfo
     started = time.perf_counter()
     outcome: TaskOutcome | None = None
     attempts = 0
+    capability = agent.capability(task.task_type)
+    timeout_s = (capability.timeout_s if capability else None) or policy.timeout_s
     for attempt in range(policy.retries + 1):
         attempts = attempt + 1
         try:
-            outcome = await asyncio.wait_for(agent.run(task), policy.timeout_s)
+            outcome = await asyncio.wait_for(agent.run(task), timeout_s)
         except TimeoutError:
-            outcome = TaskOutcome(success=False, error=f"timed out after {policy.timeout_s} s")
+            outcome = TaskOutcome(success=False, error=f"timed out after {timeout_s} s")
+        except StoreUnavailable:
+            raise  # not the task's fault: the step runs it again once the store answers
         except Exception as exc:  # noqa: BLE001 - an agent's failure is the task's outcome
             outcome = TaskOutcome(success=False, error=f"{type(exc).__name__}: {exc}")
         if outcome.success:

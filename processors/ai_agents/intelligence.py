@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field, model_validator
 
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
+from schemas.ids import CUSTOMER_REF_PATTERN
 
 #: what a profile can cover; confidence is the share covered
 COVERAGE = ("conversations", "calls", "documents", "vehicles", "service_history", "crm",
@@ -40,7 +41,8 @@ MAX_IDS = 50
 
 
 class ProfileInput(BaseModel):
-    customer_ref: str | None = Field(default=None, min_length=1, max_length=128)
+    customer_ref: str | None = Field(default=None, min_length=1, max_length=128,
+                                     pattern=CUSTOMER_REF_PATTERN)
     account_domain: str | None = Field(default=None, min_length=3, max_length=253,
                                        description="a fleet account's company domain")
     conversation_ids: list[str] = Field(default_factory=list, max_length=MAX_IDS)
@@ -138,9 +140,11 @@ class Profile(BaseModel):
 
 
 def _without_keys(fields: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-    """Provider fields without any that name or echo an enrichment key."""
+    """Provider fields without any that name PII or hold an enrichment key (alone or
+    inside a longer string: "Decoded 1FTFW...: Ford")."""
     return {k: v for k, v in fields.items()
-            if k.lower() not in PII_FIELDS and not (isinstance(v, str) and v.upper() in keys)}
+            if k.lower() not in PII_FIELDS
+            and not (isinstance(v, str) and any(key in v.upper() for key in keys))}
 
 
 def build_profile(request: ProfileInput, facts: Facts, enrichments: list[Enrichment]

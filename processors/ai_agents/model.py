@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from processors.ai_agents.memory import Recollection
+from schemas.ids import CUSTOMER_REF_PATTERN, VARIANT_PATTERN
 
 
 class TaskInputError(ValueError):
@@ -35,6 +36,9 @@ class Capability(BaseModel):
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     cost_per_operation_usd: float = Field(default=0.0, ge=0.0)
+    timeout_s: float | None = Field(
+        default=None, gt=0, le=3600, description="how long one attempt may take (None: the "
+        "dispatch policy's timeout); for tasks of many model calls")
 
 
 class AgentTask(BaseModel):
@@ -72,10 +76,10 @@ class Delivery(BaseModel):
 
     delivery_id: str = Field(min_length=1)
     channel: Literal["email", "sms"]
-    customer_ref: str = Field(min_length=1, max_length=128)
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
     subject: str = Field(default="", max_length=300)
     body: str = Field(min_length=1, max_length=20_000)
-    variant: str | None = Field(default=None, max_length=64)
+    variant: str | None = Field(default=None, max_length=64, pattern=VARIANT_PATTERN)
     campaign_id: str | None = Field(default=None, max_length=128)
 
 

@@ -12,7 +12,8 @@ metrics projection counts them in ClickHouse `output_scans`).
 Invariants:
 - a plain string field is scanned unless its key names an identifier or a code (`SKIP_KEYS`,
   `*_id`), it is an identifier on its event only (`IDENTIFIER_FIELDS`) or it is the input
-  firewall's own output (`ALREADY_REDACTED`); inside JSON text
+  firewall's own output (`ALREADY_REDACTED`); in agent output a customer reference or a
+  variant of the identifier's shape is left as it is (`IDENTIFIER_JSON_KEYS`); inside JSON text
   definitions (`DEFINITIONS`: workflow and interface definitions) only the free-text keys
   (`JSON_TEXT_KEYS`: names, descriptions, messages, subjects, bodies, labels, ...) are
   scanned, so step ids, connections, conditions and parameters stay exactly as they were;
@@ -40,6 +41,7 @@ from pydantic import BaseModel
 from processors.pii.engine import Finding, PiiAnalyzer
 from processors.pii.redact import anonymizer
 from processors.pii.redaction import process_analyzer
+from schemas.ids import CUSTOMER_REF_PATTERN, VARIANT_PATTERN
 
 E = TypeVar("E", bound=BaseModel)
 
@@ -73,7 +75,15 @@ ALREADY_REDACTED = frozenset({("DocumentExtracted", "redacted_text"),
                               ("CallAnalyzed", "segments")})
 #: (event type, field): an identifier only on that event (a CRM customer id names the
 #: customer the outbox addresses; under that key elsewhere it is text like any other)
-IDENTIFIER_FIELDS = frozenset({("DeliveryRequested", "customer_ref")})
+IDENTIFIER_FIELDS = frozenset({("DeliveryRequested", "customer_ref"),
+                               ("DeliveryRequested", "variant")})
+#: keys inside agent output (`AgentTaskCompleted.output_json`) whose values are identifiers
+#: when they have the identifier's shape (a CRM customer id such as `CRM-004417`, a variant
+#: slug): copied from the task's input, which is pseudonymised, and used as keys downstream
+#: (crm_tasks, crm_customer_updates), so masking them would file a change under the wrong
+#: customer. Any other value under these keys (a space, an `@`) is scanned as text.
+IDENTIFIER_JSON_KEYS = {"customer_ref": re.compile(CUSTOMER_REF_PATTERN),
+                        "variant": re.compile(VARIANT_PATTERN)}
 
 def mask(text: str, findings: list[Finding]) -> tuple[str, Counter[str]]:
     """`text` with each finding (presidio's conflict resolution applied) replaced by
@@ -100,21 +110,30 @@ def _unprotected(text: str, findings: list[Finding]) -> list[Finding]:
             and not any(s < f.end and f.start < e for s, e in spans)]
 
 
-def _collect(node: Any, out: list[tuple[str, Setter]], *, in_json: bool) -> None:
+def _identifier(key: Any, value: Any) -> bool:
+    shape = IDENTIFIER_JSON_KEYS.get(key) if isinstance(key, str) else None
+    return shape is not None and isinstance(value, str) and shape.fullmatch(value) is not None
+
+
+def _collect(node: Any, out: list[tuple[str, Setter]], *, in_json: bool,
+             identifiers: bool = False) -> None:
     """Append (text, setter) for every scannable string leaf below `node` (dict or list):
     in a JSON definition only the values of JSON_TEXT_KEYS (and lists of them), elsewhere
-    every key but the skipped ones."""
+    every key but the skipped ones (and, with `identifiers`, IDENTIFIER_JSON_KEYS values of
+    their shape)."""
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in list(items):
+        if identifiers and _identifier(key, value):
+            continue
         if isinstance(key, str) and (_skipped(key) or in_json and key not in JSON_TEXT_KEYS):
             if isinstance(value, dict | list):
-                _collect(value, out, in_json=in_json)
+                _collect(value, out, in_json=in_json, identifiers=identifiers)
             continue
         if isinstance(value, str):
             if any(c.isalnum() for c in value):  # digits alone may be a phone or an SSN
                 out.append((value, _setter(node, key)))
         elif isinstance(value, dict | list):
-            _collect(value, out, in_json=in_json)
+            _collect(value, out, in_json=in_json, identifiers=identifiers)
 
 
 def _setter(node: Any, key: Any) -> Setter:
@@ -142,7 +161,8 @@ def scan_event(event: E, analyzer: PiiAnalyzer) -> E:
                 texts.append((value, _setter(data, key)))
             else:
                 if isinstance(parsed[key], dict | list):
-                    _collect(parsed[key], texts, in_json=key in DEFINITIONS)
+                    _collect(parsed[key], texts, in_json=key in DEFINITIONS,
+                             identifiers=(kind, key) == ("AgentTaskCompleted", "output_json"))
         elif isinstance(value, str):
             if any(c.isalnum() for c in value):
                 texts.append((value, _setter(data, key)))

@@ -12,11 +12,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from connectors.delivery.ledger import DeliveryLedger
 from connectors.delivery.senders import HttpSmsSender, SmtpSender
 from connectors.delivery.service import RETRIES, DeliveryRejected, deliver
 from connectors.samples.delivery_servers import LocalSmsGateway, LocalSmtpServer
 from projections.postgres_schema import migrate
-from runtime.postgres import StoreUnavailable
+from runtime.postgres import StoreUnavailable, connect
 from runtime.settings import Settings
 from schemas.events import DeliveryRequested, utcnow
 from streams.delivery_steps import open_ledger
@@ -151,4 +152,61 @@ def test_a_message_holding_a_masked_value_is_not_sent(
             smtp_host="127.0.0.1", smtp_port=port))}, sleep=_no_wait)
         assert done.status == "failed" and "<PHONE_NUMBER>" in (done.error or "")
         assert smtp.messages == [] and _rows(pg, req) == [("failed", 1)]
+    ledger.close()
+
+
+def _crm_field(pg: psycopg.Connection, tenant: str, customer: str, fields: dict) -> None:
+    pg.execute("INSERT INTO crm_customer_updates (tenant_id, task_id, customer_ref, fields, "
+               "event_id, created_at, source_topic, source_partition, source_offset) VALUES "
+               "(%s, %s, %s, %s, %s, now(), 'test', 0, 0)",
+               (tenant, f"t-{uuid.uuid4().hex[:8]}", customer, Jsonb(fields),
+                str(uuid.uuid4())))
+
+
+def test_a_customer_the_crm_marks_do_not_contact_gets_nothing(
+        settings: Settings, pg: psycopg.Connection, tenant: str) -> None:
+    # found by review: update_crm documented do_not_contact as "stop every outreach" and
+    # nothing read it
+    ledger = open_ledger(settings)
+    with LocalSmsGateway(_free_port()) as gw:
+        senders = {"sms": HttpSmsSender(Settings(sms_gateway_url=gw.url))}
+        _crm_field(pg, tenant, "c-1", {"do_not_contact": False})
+        assert deliver(_request(tenant, "sms"), ledger, senders,
+                       sleep=_no_wait).status == "sent"
+        _crm_field(pg, tenant, "c-1", {"do_not_contact": True, "notes": "asked twice"})
+        req = _request(tenant, "sms")
+        done = deliver(req, ledger, senders, sleep=_no_wait)
+        assert done.status == "failed" and "do_not_contact" in (done.error or "")
+        assert req.delivery_id not in gw.delivered and _rows(pg, req) == [("failed", 1)]
+    ledger.close()
+
+
+def test_a_rejected_claim_is_released_even_when_postgres_blinks(
+        settings: Settings, pg: psycopg.Connection, tenant: str) -> None:
+    # found by review: a failed release left the claim `sending`, and the replay recorded
+    # an email that never left as `unknown`
+    class BlinkingLedger(DeliveryLedger):
+        failures = 2
+
+        def release(self, req: DeliveryRequested) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise StoreUnavailable("delivery ledger: Postgres unavailable (test)")
+            super().release(req)
+
+    ledger = BlinkingLedger(lambda: connect(settings.resolved_database_url(),
+                                            "auterity-test-ledger"))
+    waited: list[float] = []
+    port = _free_port()  # nothing listens: every retry fails
+    senders = {"email": SmtpSender(Settings(smtp_host="127.0.0.1", smtp_port=port,
+                                            delivery_timeout_s=1))}
+    mail = _request(tenant, "email")
+    with pytest.raises(DeliveryRejected) as down:
+        deliver(mail, ledger, senders, sleep=waited.append)
+    assert down.value.kind == "channel_unavailable" and ledger.failures == 0
+    # the sends' backoff, then the release's
+    assert _rows(pg, mail) == [] and waited == [0.5, 1.0, 2.0, 0.5, 1.0]
+    with LocalSmtpServer(port) as smtp:
+        assert deliver(mail, ledger, senders, sleep=_no_wait).status == "sent"
+        assert len(smtp.by_delivery_id(mail.delivery_id)) == 1
     ledger.close()

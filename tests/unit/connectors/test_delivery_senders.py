@@ -123,3 +123,14 @@ def test_a_gateway_refusing_our_token_refuses_the_channel_not_the_message() -> N
         with pytest.raises(ChannelRefused, match="401"):
             sender.send("d-10", "+15550100", "", "x")
         assert sender.send("d-10", "+15550100", "", "x").message_id == "sms-d-10"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_gateway_redirect_is_not_a_sent_message(status: int) -> None:
+    # found by review: httpx does not follow redirects, and a 3xx was recorded as sent
+    port = _free_port()
+    with LocalSmsGateway(port) as gw:
+        sender = HttpSmsSender(Settings(sms_gateway_url=gw.url))
+        gw.fail_next(1, status=status)
+        with pytest.raises(ChannelRefused, match=f"{status} \\(not 2xx\\)"):
+            sender.send("d-11", "+15550100", "", "x")

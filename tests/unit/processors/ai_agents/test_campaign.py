@@ -7,8 +7,11 @@ import pytest
 from pydantic import ValidationError
 
 from processors.ai_agents.campaign import (
+    CAMPAIGN_TIMEOUT_S,
     EXPLOIT_SHARE,
+    MAX_SEQUENCES,
     CampaignInput,
+    EmailCampaignAgent,
     Split,
     VariantScore,
     assign,
@@ -91,3 +94,19 @@ def test_a_subject_the_model_made_too_long_is_cut_at_a_word() -> None:
 def test_pseudonym_labels_the_model_copies_never_reach_a_customer() -> None:
     text, removed = keep_known_placeholders("Call us at <PHONE_NUMBER> or ask <PERSON_1>.")
     assert text == "Call us at or ask ." and removed == 2
+
+
+def test_a_campaign_is_bounded_to_what_fits_its_timeout() -> None:
+    # found by review: 10 segments x 4 variants = 40 model calls against a 60 s task timeout
+    segments = [{"name": f"s{i}", "description": "owners", "customer_refs": [f"c-{i}"]}
+                for i in range(4)]
+    variants = [{"name": n, "approach": "a friendly reminder"} for n in ("a", "b", "c", "d")]
+    with pytest.raises(ValidationError, match="4 segments x 4 variants"):
+        CampaignInput.model_validate({"campaign_id": "c", "objective": "book service",
+                                      "segments": segments, "variants": variants})
+    ok = CampaignInput.model_validate({"campaign_id": "c", "objective": "book service",
+                                       "segments": segments[:3], "variants": variants})
+    assert len(ok.segments) * len(ok.variants) == MAX_SEQUENCES
+    agent = EmailCampaignAgent(gateway=None, stats=None)  # type: ignore[arg-type]
+    cap = agent.capability("email_campaign")
+    assert cap is not None and cap.timeout_s == CAMPAIGN_TIMEOUT_S

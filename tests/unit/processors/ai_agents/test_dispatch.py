@@ -17,6 +17,7 @@ from processors.ai_agents.dispatch import (
 )
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
 from processors.ai_agents.selection import MIN_RUNS, PerformanceBook
+from schemas.errors import StoreUnavailable
 from schemas.events import AgentTaskRequested, utcnow
 
 
@@ -47,6 +48,8 @@ class Scripted(AiAgent):
         step = self.script.pop(0) if self.script else "ok"
         if step == "raise":
             raise RuntimeError("gateway unreachable")
+        if step == "store_down":
+            raise StoreUnavailable("customer facts: Postgres unavailable")
         if step == "hang":
             await asyncio.Event().wait()
         if step == "fail":
@@ -159,3 +162,32 @@ def test_what_cannot_run_is_rejected_with_a_failed_result(req: AgentTaskRequeste
 def test_an_agent_id_is_registered_once() -> None:
     with pytest.raises(ValueError, match="sms-1"):
         AgentRegistry([Scripted("sms-1"), Scripted("sms-1")])
+
+
+def test_a_store_that_does_not_answer_is_not_the_tasks_failure() -> None:
+    # found by review: a Postgres outage became a failed result, stored per task id and
+    # replayed for ever; it must reach the step, which runs the record again later
+    agent = Scripted("sms-1", ["store_down"])
+    book = PerformanceBook()
+    with pytest.raises(StoreUnavailable):
+        asyncio.run(dispatch(request(), AgentRegistry([agent]), book, FAST, no_sleep))
+    assert agent.calls == 1  # no retry burnt on it either
+    done = asyncio.run(dispatch(request(), AgentRegistry([agent]), book, FAST, no_sleep))
+    assert done.status == "completed"
+
+
+def test_a_capability_may_take_longer_than_the_policys_timeout() -> None:
+    class Slow(Scripted):
+        CAPABILITIES = (CAP.model_copy(update={"timeout_s": 5.0}),)
+
+        async def execute(self, task: AgentTask, payload: BaseModel) -> TaskOutcome:
+            await asyncio.sleep(0.4)  # twice FAST's 0.2 s: the capability's 5 s applies
+            return await super().execute(task, payload)
+
+    done = asyncio.run(dispatch(request(), AgentRegistry([Slow("slow-1")]), PerformanceBook(),
+                                FAST, no_sleep))
+    assert done.status == "completed" and done.attempts == 1
+    hung = Scripted("sms-1", ["hang"] * 3)
+    done = asyncio.run(dispatch(request(), AgentRegistry([hung]), PerformanceBook(), FAST,
+                                no_sleep))
+    assert done.status == "failed" and done.error == "timed out after 0.2 s"

@@ -28,7 +28,8 @@ def test_an_empty_subject_has_no_confidence_and_a_rich_one_more() -> None:
                                                   "customer_name": "Ana"}, created_at=NOW)],
                   vehicle_keys=[VIN], crm_fields={"lead_status": "new"})
     found = [Enrichment(source="dec", kind="vehicle", status="ok",
-                        fields={"vin": VIN, "VIN_echo": VIN.lower(), "make": "Ford"}),
+                        fields={"vin": VIN, "VIN_echo": VIN.lower(), "make": "Ford",
+                                "note": f"Decoded {VIN}: Ford F-150"}),
              Enrichment(source="down", kind="vehicle", status="failed", reason="timeout")]
     profile = build_profile(request, facts, found)
     assert profile.coverage == {"conversations": False, "calls": False, "documents": True,

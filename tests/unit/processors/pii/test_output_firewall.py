@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+from pydantic import ValidationError
+
 from processors.pii.engine import PiiAnalyzer
 from processors.pii.output_firewall import scan_event
 from schemas.events import (
@@ -127,3 +130,31 @@ def test_a_customer_reference_is_an_identifier_only_on_the_outbox_record(
                                     {"customer_ref": "Dana Scully, 512-555-0143"}))
     scanned = scan_event(result, pii_analyzer)
     assert "512-555-0143" not in scanned.output_json and "Scully" not in scanned.output_json
+
+
+def test_crm_references_and_variants_in_agent_output_stay_as_they_are(
+        pii_analyzer: PiiAnalyzer) -> None:
+    # found by review: `CRM-004417` came back `<PERSON>-004417` and the variant `jordan`
+    # `<PERSON>`, so a CRM change was filed under the wrong customer and learning never matched
+    output = {"customer_ref": "CRM-004417", "variant": "jordan",
+              "fields": {"notes": "Call Dana Scully at 512-555-0143"}}
+    result = AgentTaskCompleted(event_id="e4", tenant_id="t1", occurred_at=utcnow(),
+                                task_id="t1", agent_type="update_crm", task_type="update_crm",
+                                status="completed", output_json=json.dumps(output))
+    scanned = json.loads(scan_event(result, pii_analyzer).output_json)
+    assert scanned["customer_ref"] == "CRM-004417" and scanned["variant"] == "jordan"
+    assert "Scully" not in scanned["fields"]["notes"]
+    assert "512-555-0143" not in scanned["fields"]["notes"]
+    outbox = DeliveryRequested(event_id="e5", tenant_id="t1", occurred_at=utcnow(),
+                               delivery_id="d1", task_id="t1", channel="email",
+                               customer_ref="CRM-004417", variant="jordan", subject="Hi",
+                               body="Hi {{customer.first_name}}")
+    assert scan_event(outbox, pii_analyzer).variant == "jordan"
+
+
+def test_a_customer_reference_is_an_identifier_not_an_address() -> None:
+    for bad in ("ana@example.com", "Dana Scully", "-x", ""):
+        with pytest.raises(ValidationError, match="customer_ref"):
+            DeliveryRequested(event_id="e6", tenant_id="t1", occurred_at=utcnow(),
+                              delivery_id="d1", task_id="t1", channel="sms",
+                              customer_ref=bad, body="x")
