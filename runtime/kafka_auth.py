@@ -75,6 +75,7 @@ INGEST_TOPICS: tuple[topics.TopicSpec, ...] = (
     topics.CONVERSATIONS_RAW, topics.DOCUMENTS_UPLOADED, topics.CALLS_RECORDED,
     topics.WORKFLOW_REQUESTS, topics.AGENT_TASKS_REQUESTED, topics.CUSTOMERS_RAW,
     topics.DELIVERIES_OUTCOMES,
+    topics.DEALERSHIP_EVENTS,
 )
 
 #: principals that read every redacted topic

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     metrics_endpoint_key: str | None = Field(
         default=None, description="HMAC key of the metrics endpoint's tokens; unset = a random "
         "key kept in <home>/secrets/metrics-endpoint.key")
+    clock: Literal["wall", "file"] = Field(
+        default="wall", description="the clock workflow runs live in: the wall clock, or "
+        "`file` (<home>/clock.json) that tests move and the demo accelerates (runtime/clock.py)")
+    webhook_host: str = Field(default="127.0.0.1", description="address the dealership "
+                              "webhook ingest (`auterity webhook serve`) listens on")
+    webhook_port: int = Field(default=8130, description="port of the dealership webhook ingest")
+    webhook_key: str | None = Field(
+        default=None, description="HMAC key of the webhook ingest's tenant tokens (`auterity "
+        "webhook token TENANT`); unset = a random key kept in <home>/secrets/webhook.key")
     topic_prefix: str = "auterity."
     app_id: str = "auterity-pipeline"
     worker_instance: str | None = Field(
@@ -204,6 +213,12 @@ class Settings(BaseSettings):
             return self.pseudonym_key.encode()
         return read_or_create_key(self.secrets_dir / "pseudonym.key",
                                   legacy=self.home / "pseudonym.key")
+
+    def resolved_webhook_key(self) -> bytes:
+        """The HMAC key the webhook ingest's tenant tokens are made with (runtime/tokens.py)."""
+        if self.webhook_key:
+            return self.webhook_key.encode()
+        return read_or_create_key(self.secrets_dir / "webhook.key")
 
     def resolved_metrics_endpoint_key(self) -> bytes:
         """The HMAC key the metrics endpoint's tokens are made with (projections/metrics_auth)."""

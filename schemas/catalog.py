@@ -32,6 +32,9 @@ SCHEMA_IDS: dict[str, int] = {
     "DeliveryRequested": 20,
     "DeliveryCompleted": 21,
     "DeliveryOutcome": 22,
+    "DealershipEvent": 23,
+    "WorkflowRunEvent": 24,
+    "WorkflowRunInput": 25,
 }
 
 MODELS_BY_NAME: dict[str, type[events.Event]] = {m.__name__: m for m in events.EVENT_MODELS}

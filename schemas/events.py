@@ -13,10 +13,18 @@ strings so the Avro schemas stay stable while their own JSON schemas evolve.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from schemas.dealership_facts import ATTRIBUTES, FACTS
 from schemas.ids import CUSTOMER_REF_PATTERN, NEW_WORKFLOW, VARIANT_PATTERN, derived_id
 
 Channel = Literal["chat", "sms", "email", "phone", "web", "other"]
@@ -409,6 +417,159 @@ class DeliveryOutcome(Event):
     outcome: Literal["replied", "booked", "unsubscribed", "bounced"]
 
 
+Money = Annotated[float, Field(ge=0, le=10_000_000)]
+Url = Annotated[str, Field(max_length=2000, pattern=r"^https://[^\s]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+FactId = Annotated[str, Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)]
+
+
+class DealershipEvent(Event):
+    """A dealership fact (schemas/dealership_facts.py `FACTS`: what each is about and which
+    of these attributes it must and may carry) about one customer, named by reference.
+    Workflows start on it and wait for it (processors/workflows). Keyed by
+    (tenant, customer) so one customer's facts stay in order.
+
+    Invariants: `fact` is a known fact; its required attributes are set and no attribute
+    outside its contract is; no contact details (they enter through customers.raw)."""
+
+    fact: str = Field(min_length=1, max_length=64)
+    customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
+    source: str = Field(default="", max_length=64, description="the reporting system")
+    appointment_id: FactId | None = None
+    lead_id: FactId | None = None
+    call_id: FactId | None = None
+    repair_order_id: FactId | None = None
+    deal_id: FactId | None = None
+    order_id: FactId | None = None
+    application_id: FactId | None = None
+    recall_id: FactId | None = None
+    appraisal_id: FactId | None = None
+    salesperson_id: FactId | None = None
+    advisor_id: FactId | None = None
+    appointment_at: AwareDatetime | None = None
+    called_at: AwareDatetime | None = None
+    offer_expires_at: AwareDatetime | None = None
+    lease_end_date: AwareDatetime | None = None
+    warranty_expires_at: AwareDatetime | None = None
+    service_due: AwareDatetime | None = None
+    visit_date: AwareDatetime | None = None
+    closing_time: AwareDatetime | None = None
+    birthday: AwareDatetime | None = None
+    total_amount: Money | None = None
+    appraisal_value: Money | None = None
+    buyout_amount: Money | None = None
+    vehicle: Text | None = None
+    trade_vehicle: Text | None = None
+    service: Text | None = None
+    declined_items: Text | None = None
+    part_description: Text | None = None
+    missing_documents: Text | None = None
+    recall_summary: Text | None = None
+    warranty_name: Text | None = None
+    vehicles_viewed: Text | None = None
+    salesperson_name: Text | None = None
+    advisor_name: Text | None = None
+    lead_source: Text | None = None
+    reply_code: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z0-9]+$")
+    channel: Literal["sms", "email", "phone", "chat"] | None = None
+    booking_url: Url | None = None
+    payment_url: Url | None = None
+    upload_url: Url | None = None
+    resume_url: Url | None = None
+    quote_url: Url | None = None
+
+    @model_validator(mode="after")
+    def _contract(self) -> DealershipEvent:
+        spec = FACTS.get(self.fact)
+        if spec is None:
+            raise ValueError(f"fact: unknown fact {self.fact!r} (known: "
+                             f"{', '.join(sorted(FACTS))})")
+        set_ = {k for k in ATTRIBUTES if getattr(self, k) is not None}
+        missing = [k for k in (*spec.required, *(
+            (spec.subject_key,) if spec.subject_key else ())) if k not in set_]
+        if missing:
+            raise ValueError(f"{', '.join(missing)}: required for {self.fact}")
+        extra = sorted(set_ - spec.allowed())
+        if extra:
+            raise ValueError(f"{', '.join(extra)}: not an attribute of {self.fact} (it "
+                             f"takes {', '.join(sorted(spec.allowed()))})")
+        return self
+
+    def attributes(self) -> dict[str, object]:
+        """The fact's attributes that are set (JSON-ready: datetimes as ISO text)."""
+        data = self.model_dump(mode="json", include=set(ATTRIBUTES))
+        return {k: v for k, v in data.items() if v is not None}
+
+    def subject(self) -> str | None:
+        key = FACTS[self.fact].subject_key
+        return None if key is None else getattr(self, key)
+
+    def ordering_key(self) -> str:
+        """The topic key: one customer's facts in one partition, in order."""
+        return f"{self.tenant_id}/{self.customer_ref}"
+
+
+RunEventKind = Literal[
+    "run_started", "step_scheduled", "step_completed", "step_failed", "step_skipped",
+    "step_cancelled", "timer_set", "fact_observed", "run_completed", "run_failed",
+    "run_cancelled",
+]
+RunInputKind = Literal["start", "fact", "step_result", "timer", "cancel"]
+
+
+class WorkflowRunEvent(Event):
+    """One fact of a workflow run's history (processors/workflows/runs.py): a run's state is
+    the fold of its events, in order, so it can be rebuilt from the log. Written only by the
+    run step, keyed by run id; ids derived from the run and the input each answers, so a
+    redelivered input repeats the same events."""
+
+    run_id: str = Field(min_length=1, max_length=128)
+    workflow_id: str = Field(min_length=1, max_length=128)
+    workflow_version: int = 1
+    kind: RunEventKind
+    input_id: str = Field(default="", max_length=128, description="the input this answers")
+    step_id: str | None = None
+    attempt: int = 0
+    customer_ref: str | None = None
+    subject: str | None = None
+    task_id: str | None = None
+    due_at: AwareDatetime | None = Field(default=None, description="timer_set: when it fires")
+    timer: Literal["wait", "retry"] | None = None
+    fact: str | None = None
+    variables: list[str] = Field(default_factory=list,
+                                 description="fact_observed: the variables it set true")
+    output_json: str = "{}"
+    error: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000)
+    definition_json: str = Field(default="", description="run_started: the workflow as it "
+                                 "was when the run started (a new version is for new runs)")
+    trigger_json: str = Field(default="{}", description="run_started: the fact's attributes")
+
+
+class WorkflowRunInput(Event):
+    """What a run reacts to, keyed by run id so one run's inputs are processed in order by
+    one step: its start (from a trigger fact), a later fact about its customer, an agent
+    task's result for one of its steps, a timer that came due, a cancellation."""
+
+    run_id: str = Field(min_length=1, max_length=128)
+    kind: RunInputKind
+    workflow_id: str = Field(default="", max_length=128)
+    workflow_version: int = 1
+    definition_json: str = ""
+    trigger_json: str = "{}"
+    customer_ref: str | None = None
+    subject: str | None = None
+    fact: str | None = None
+    step_id: str | None = None
+    attempt: int = 0
+    task_id: str | None = None
+    status: Literal["completed", "failed"] | None = None
+    output_json: str = "{}"
+    error: str | None = Field(default=None, max_length=2000)
+    due_at: AwareDatetime | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class ModelUsage(Event):
     """One AI model call (cache hits, failures and fallbacks included)."""
 
@@ -484,4 +645,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     DeliveryRequested,
     DeliveryCompleted,
     DeliveryOutcome,
+    DealershipEvent,
+    WorkflowRunEvent,
+    WorkflowRunInput,
 )

@@ -98,6 +98,19 @@ DELIVERIES_OUTCOMES = TopicSpec(
     "deliveries.outcomes", events.DeliveryOutcome, "delivery_id",
     description="what customers did with delivered messages (replied, booked, "
                 "unsubscribed, bounced): the agents learn from it")
+DEALERSHIP_EVENTS = TopicSpec(
+    "dealership.events", events.DealershipEvent, "customer_ref",
+    description="facts from dealership systems (appointments, leads, calls, repair orders, "
+                "deals, ...; customer by reference, no contact details): workflow triggers, "
+                "keyed by customer so one customer's facts stay in order")
+WORKFLOW_RUN_INPUTS = TopicSpec(
+    "workflow.run_inputs", events.WorkflowRunInput, "run_id",
+    description="what workflow runs react to: starts, facts, step results, timers, "
+                "cancellations (keyed by run: one run's inputs in order)")
+WORKFLOW_RUNS = TopicSpec(
+    "workflow.runs", events.WorkflowRunEvent, "run_id", retention_ms=400 * DAY_MS,
+    description="workflow run histories (event-sourced: a run's state is the fold of its "
+                "events)")
 MODEL_USAGE = TopicSpec(
     "model.usage", events.ModelUsage, "tenant_id", retention_ms=30 * DAY_MS,
     description="one event per AI model call")
@@ -121,6 +134,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     CALLS_RECORDED, CALLS_ANALYZED, AGENT_TASKS_REQUESTED, AGENT_TASKS_COMPLETED,
     AGENTS_REGISTERED, MODEL_USAGE, ALERTS, AUDIT, RESTRICTED_FIELDS, DEAD_LETTERS,
     CUSTOMERS_RAW, DELIVERIES_OUTBOX, DELIVERIES_COMPLETED, DELIVERIES_OUTCOMES,
+    DEALERSHIP_EVENTS, WORKFLOW_RUN_INPUTS, WORKFLOW_RUNS,
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import faust
 
+from connectors.delivery.service import may_contact
 from connectors.enrichment.enricher import SourcesEnricher
 from connectors.enrichment.sources import configured_sources
 from processors.ai_agents.builtin import worker_agents
@@ -22,7 +23,14 @@ from projections.learned_patterns import PgVariantStats, recorded_performance
 from runtime import kafka_auth
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
-from streams import agent_steps, builder_steps, delivery_steps, media_steps, redaction_step
+from streams import (
+    agent_steps,
+    builder_steps,
+    delivery_steps,
+    media_steps,
+    redaction_step,
+    run_steps,
+)
 from streams.agent_plugins import load_plugins
 from streams.builder_steps import WorkflowLookup
 from streams.usage_sink import KafkaUsageSink
@@ -112,4 +120,7 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
                      memory=PgMemoryRecall(settings),
                      recorded=lambda: recorded_performance(settings))
     delivery_steps.wire(app, settings)
+    consent_ledger = delivery_steps.open_ledger(settings)
+    run_steps.wire(app, settings, lambda tenant, customer, channel: may_contact(
+        consent_ledger, tenant, customer, channel))
     return app

@@ -118,6 +118,20 @@ def _rejected(req: DeliveryRequested, ledger: DeliveryLedger, kind: str, message
         req, "failed", attempts=attempts, provider=provider, error=message, rejected=kind))
 
 
+def may_contact(ledger: DeliveryLedger, tenant_id: str, customer_ref: str,
+                channel: str) -> bool:
+    """Whether a message on `channel` would reach the customer: a contact record with an
+    address, opted in, not unsubscribed, not do_not_contact (what `deliver` checks; a
+    workflow's `customer.<channel>_consent`)."""
+    contact = ledger.contact(tenant_id, customer_ref)
+    if contact is None or not contact.get(ADDRESS[channel]):
+        return False
+    if (contact.get(OPT_IN[channel]) or "true") == "false":
+        return False
+    return not (ledger.unsubscribed(tenant_id, customer_ref, channel)
+                or ledger.do_not_contact(tenant_id, customer_ref))
+
+
 def deliver(req: DeliveryRequested, ledger: DeliveryLedger, senders: Mapping[str, Sender],
             sleep: Callable[[float], None] = time.sleep) -> DeliveryCompleted:
     """Send `req` once (module doc); blocking (run it in a thread)."""

@@ -7,14 +7,17 @@ the view `crm_customer_fields`; projections/agent_sink.py). A task answered twic
 redelivery) is the same result, keyed by its task id, so the change happens once.
 
 Invariants:
-- `update_crm` writes only the fields of `CRM_FIELDS` (a customer's status, preferences,
-  interest, notes): names, addresses, emails and phone numbers are raw PII and enter only
-  through the CRM's own feed (customers.raw -> the restricted layer), never through a task;
+- `update_crm` writes the fields of `CRM_FIELDS` (a customer's status, preferences,
+  interest, notes) and a workflow's own outcome fields (`field_refused`): names, addresses,
+  emails and phone numbers are raw PII and enter only through the CRM's own feed
+  (customers.raw -> the restricted layer), never through a task; every value is scanned by
+  the output firewall;
 - a CRM task's id is derived from (tenant, task id): one task, one CRM task.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -33,6 +36,26 @@ CRM_FIELDS: dict[str, str] = {
     "notes": "free text for staff (scanned by the output firewall)",
 }
 FieldValue = str | int | float | bool | None
+#: a field a workflow records its outcome in (`reminder_outcome`, `coupon_code`): any such
+#: name outside CRM_FIELDS is allowed unless a part of it names contact data
+CUSTOM_FIELD = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
+CONTACT_WORDS = frozenset({
+    "name", "email", "mail", "phone", "mobile", "cell", "fax", "address", "street", "city",
+    "zip", "postal", "postcode", "ssn", "birth", "dob", "birthdate", "license", "licence",
+    "passport", "card", "iban", "account", "contact", "handle",
+})
+
+
+def field_refused(name: str) -> str | None:
+    """Why update_crm may not set `name`, or None (CRM_FIELDS, or a custom outcome field
+    none of whose `_` parts is a CONTACT_WORDS word)."""
+    if name in CRM_FIELDS:
+        return None
+    if not CUSTOM_FIELD.fullmatch(name):
+        return "not a field name (a-z, 0-9, _; 3-48 characters)"
+    if CONTACT_WORDS & set(name.split("_")) or name == "birthday":
+        return "contact details come from the CRM feed (customers.raw)"
+    return None
 
 
 class CreateTaskInput(BaseModel):
@@ -59,16 +82,16 @@ class CreatedTask(BaseModel):
 
 class UpdateCrmInput(BaseModel):
     customer_ref: str = Field(min_length=1, max_length=128, pattern=CUSTOMER_REF_PATTERN)
-    fields: dict[str, FieldValue] = Field(min_length=1, max_length=len(CRM_FIELDS))
+    fields: dict[str, FieldValue] = Field(min_length=1, max_length=32)
 
     @field_validator("fields")
     @classmethod
     def _known(cls, fields: dict[str, FieldValue]) -> dict[str, FieldValue]:
-        unknown = sorted(set(fields) - set(CRM_FIELDS))
-        if unknown:
-            raise ValueError(f"update_crm cannot set {', '.join(unknown)}; it sets "
-                             f"{', '.join(CRM_FIELDS)} (contact details come from the CRM "
-                             "feed, customers.raw)")
+        refused = sorted(k for k in fields if field_refused(k))
+        if refused:
+            raise ValueError(f"update_crm cannot set {', '.join(refused)}: "
+                             f"{field_refused(refused[0])}; it sets {', '.join(CRM_FIELDS)} "
+                             "and a workflow's own outcome fields")
         too_long = sorted(k for k, v in fields.items() if isinstance(v, str) and len(v) > 2000)
         if too_long:
             raise ValueError(f"fields longer than 2000 characters: {', '.join(too_long)}")

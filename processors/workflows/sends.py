@@ -42,12 +42,13 @@ def has_guard(draft: Draft, sid: str, channel: str) -> str | None:
 def add_guard(draft: Draft, send: dict[str, Any]) -> str:
     """Insert a consent/reachability check before a send step; return its id."""
     channel = SEND_TYPES[send["type"]]
-    to = send["params"].get("to", "")
+    # the run-time answers from the customer's contact record: opt-in, unsubscribes, the CRM's
+    # do_not_contact, an address on file (processors/workflows/runnable.py RUN_VARIABLES)
     if channel == "sms":
-        expression = f"{{{{trigger.sms_opt_in}}}} == true and is_mobile({to})"
+        expression = "customer.sms_consent == true"
         name = "Has SMS consent and a mobile number"
     else:
-        expression = f"{{{{trigger.email_opt_out}}}} != true and is_deliverable({to})"
+        expression = "customer.email_consent == true"
         name = "Email allowed and deliverable"
     guard = new_step(draft.fresh_id(f"{send['id']}_consent"), "condition", name,
                      {"expression": expression, "guard": f"{channel}_consent"})

@@ -5,8 +5,10 @@ existing steps; the graph is acyclic; exactly one entry step exists and every st
 reachable from it; every `{{steps.X.out}}` reference names an upstream step X that declares
 `out`; every step has its required params; waits and schedules are valid timings (ISO 8601
 durations between 1 second and 366 days, cron expressions that parse); condition branches
-are labelled. An invalid workflow is never published: callers repair or reject it with
-these reasons.
+are labelled; and the run-time can execute it (processors/workflows/runnable.py: a known
+trigger fact, known trigger fields, conditions that parse and read known variables, step
+outputs the step types produce). An invalid workflow is never published: callers repair or
+reject it with these reasons.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from croniter import croniter
 from pydantic import TypeAdapter, ValidationError
 
+from processors.workflows.runnable import runtime_errors
 from schemas.errors import describe
 from schemas.workflow_dsl import REQUIRED_PARAMS, Workflow
 
@@ -150,4 +153,5 @@ def validate_workflow(data: dict[str, Any] | Workflow) -> ValidationReport:
                 errors.append(f"step {step.id}: input references output {out!r} that step "
                               f"{name!r} does not declare")
     errors.extend(_timing_errors(wf))
+    errors.extend(runtime_errors(wf))
     return ValidationReport(not errors, errors, wf, order if not errors else [])

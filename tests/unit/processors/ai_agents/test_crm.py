@@ -35,3 +35,17 @@ def test_a_crm_task_id_is_fixed_by_the_task() -> None:
     assert one.output["crm_task_id"] == again.output["crm_task_id"]
     assert other.output["crm_task_id"] != one.output["crm_task_id"]
     assert one.output["priority"] == "normal" and one.output["due_in_days"] == 2
+
+
+@pytest.mark.parametrize("name, allowed", [
+    ("reminder_outcome", True), ("coupon_code", True), ("service_rating", True),
+    ("customer_email", False), ("mobile_number", False), ("home_address", False),
+    ("first_name", False), ("Notes", False), ("x", False), ("date_of_birth", False),
+])
+def test_a_workflows_outcome_fields_may_be_set_but_no_contact_field(name: str,
+                                                                     allowed: bool) -> None:
+    if allowed:
+        assert UpdateCrmInput(customer_ref="c-1", fields={name: "x"}).fields == {name: "x"}
+    else:
+        with pytest.raises(ValidationError, match=f"cannot set {name}"):
+            UpdateCrmInput(customer_ref="c-1", fields={name: "x"})

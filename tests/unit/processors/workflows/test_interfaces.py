@@ -64,14 +64,14 @@ def lead_followup() -> dict:
         "steps": [
             {"id": "first_wait", "type": "wait", "params": {"duration": "PT1H"}},
             {"id": "intro", "type": "send_sms", "outputs": ["reply"],
-             "params": {"to": "{{trigger.lead_phone}}",
+             "params": {"to": "{{trigger.customer_phone}}",
                         "message": "Thanks for your interest in the {{trigger.vehicle}}!"}},
             {"id": "wait_reply", "type": "wait", "params": {"duration": "P1D"}},
             {"id": "no_reply", "type": "condition",
              "params": {"expression": "{{steps.intro.reply}} == ''"}},
             {"id": "call_task", "type": "create_task",
              "params": {"title": "Call lead {{trigger.lead_id}}",
-                        "assignee": "{{trigger.salesperson}}"}},
+                        "assignee": "{{trigger.salesperson_name}}"}},
         ],
         "connections": [
             {"source": "first_wait", "target": "intro"},
@@ -116,9 +116,9 @@ def branched_reminder() -> dict:
     wf = service_reminder()
     wf["steps"] += [
         {"id": "zz_notify", "type": "notify_staff",
-         "params": {"role": "service_manager", "message": "{{trigger.customer_name}} unconfirmed"}},
+         "params": {"role": "service_manager", "message": "{{trigger.first_name}} unconfirmed"}},
         {"id": "aa_task", "type": "create_task",
-         "params": {"title": "Call {{trigger.customer_name}}", "assignee": "bdc"}},
+         "params": {"title": "Call {{trigger.first_name}}", "assignee": "bdc"}},
         {"id": "log", "type": "update_crm",
          "params": {"record": "{{trigger.customer_id}}", "fields": {"confirmed": True}}},
     ]

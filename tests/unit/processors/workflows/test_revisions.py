@@ -72,7 +72,7 @@ def test_unsubscribed_recipient_adds_a_consent_condition_before_the_text():
               and s["params"].get("guard") == "sms_consent"]
     assert len(guards) == 1
     guard = guards[0]["id"]
-    assert "sms_opt_in" in guards[0]["params"]["expression"]
+    assert guards[0]["params"]["expression"] == "customer.sms_consent == true"
     edges = _edges(fixed)
     assert ("wait_until", guard, None) in edges and (guard, "remind", "true") in edges
     assert ("wait_until", "remind", None) not in edges
@@ -86,7 +86,7 @@ def test_invalid_number_error_also_guards_the_send():
     assert d.fixed_workflow is not None
     _assert_applied(old, d.fixed_workflow, d.diff)
     guard = next(s for s in d.fixed_workflow["steps"] if s["params"].get("guard"))
-    assert "is_mobile({{trigger.lead_phone}})" in guard["params"]["expression"]
+    assert guard["params"]["expression"] == "customer.sms_consent == true"
     # already guarded: no second guard, a warning instead
     again = diagnose(d.fixed_workflow, "Twilio 21614: not a valid mobile number")
     assert again.fixed_workflow is None and again.diff == []
@@ -141,7 +141,7 @@ def test_crm_timeout_adds_retry_to_the_crm_update():
 def crm_and_text() -> dict:
     return {
         "id": "wf-sold", "name": "Sold: thank you", "domain": "sales",
-        "trigger": {"type": "event", "event": "deal.closed"},
+        "trigger": {"type": "event", "event": "vehicle.sold"},
         "steps": [
             {"id": "sync", "type": "update_crm",
              "params": {"record": "{{trigger.customer_id}}", "fields": {"status": "sold"}}},

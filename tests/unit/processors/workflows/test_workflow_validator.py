@@ -14,7 +14,7 @@ SERVICE_REMINDER = {
     "id": "wf-service-reminder",
     "name": "Service reminder with coupon fallback",
     "domain": "service",
-    "trigger": {"type": "event", "event": "service_appointment.scheduled"},
+    "trigger": {"type": "event", "event": "service.appointment_scheduled"},
     "steps": [
         {"id": "wait_until", "type": "wait",
          "params": {"until": "{{trigger.appointment_at}}", "offset": "-P3D"}},
