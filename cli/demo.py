@@ -4,11 +4,15 @@ Starts the local stack, the worker and the projections; produces `count` generat
 across `tenants` dealerships at `rate` events/s plus a handful of deliberately bad records;
 waits until every event is projected (Postgres row or dead letter, and a ClickHouse row for
 each); prints events in, rows projected, dead letters, throughput, end-to-end latency
-percentiles and PII entities redacted by type.
+percentiles and PII entities redacted by type; then the builder, documents and calls, the AI
+agents and the workflow runs parts (cli/demo_*.py). The demo's worker lives in the clock
+file (`AUTERITY_CLOCK=file`, unless the environment says otherwise), which the runs part
+moves ahead.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -143,6 +147,10 @@ def _run_demo(settings: Settings, count: int, tenants: int, rate: float,
     _say("2/5 starting the Faust worker and the projections ...")
     from cli.demo_agents import demo_receivers
 
+    # the runs part moves the clock ahead (the worker reads it from <home>/clock.json) and
+    # assigns its leads over a sample sales team, unless the environment says otherwise
+    os.environ.setdefault("AUTERITY_CLOCK", "file")
+    os.environ.setdefault("AUTERITY_SALES_TEAM", "sp-1:Dana Ruiz,sp-2:Luis Ortega")
     with demo_receivers() as receivers:  # before the worker starts: it is pointed at them
         for name in supervisor.PROCESSES:
             supervisor.start(settings, name)
@@ -193,7 +201,7 @@ def _sample_day(settings: Settings, count: int, tenants: int, rate: float,
     _say("    workflow builder (requests -> analyses -> workflows -> interfaces):")
     from cli.demo_builder import run_builder_demo
 
-    run_builder_demo(settings, tenants, _say)
+    workflows = run_builder_demo(settings, tenants, _say)
     _say("    documents and calls (uploads -> OCR / transcription -> extractions, analyses):")
     from cli.demo_media import run_media_demo
 
@@ -202,6 +210,12 @@ def _sample_day(settings: Settings, count: int, tenants: int, rate: float,
     from cli.demo_agents import run_agents_demo
 
     run_agents_demo(settings, receivers, _say)
+    _say("    workflow runs (the builder's workflows on sample dealership facts):")
+    from cli.demo_runs import run_runs_demo
+
+    run_runs_demo(settings.model_copy(update={"clock": os.environ.get("AUTERITY_CLOCK",
+                                                                      settings.clock)}),
+                  workflows, receivers, _say)
     _say(f"    demo took {time.monotonic() - t0:.0f}s")
     if keep_running:
         _say("The stack, worker and projections keep running: try `.venv/bin/auterity status`, "

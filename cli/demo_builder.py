@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -24,8 +26,9 @@ REQUESTS = (
 
 
 def run_builder_demo(settings: Settings, tenants: int, say: Callable[[str], None],
-                     timeout_s: float = 900.0) -> None:
-    """Send one request per dealership and wait until its workflow and interface exist."""
+                     timeout_s: float = 900.0) -> list[tuple[str, str, dict[str, Any]]]:
+    """Send one request per dealership and wait until its workflow and interface exist;
+    the valid workflows (tenant, workflow id, definition), for the runs part."""
     run = uuid.uuid4().hex[:8]
     producer = kafka_clients.producer(settings, principal=Principal.INGEST)
     sent = []
@@ -49,13 +52,13 @@ def run_builder_demo(settings: Settings, tenants: int, say: Callable[[str], None
                 "jsonb_array_length(w.workflow_definition->'steps'), "
                 "w.generation_metadata->>'template_id', w.valid, "
                 "(SELECT count(*) FROM generated_interfaces i "
-                " WHERE i.workflow_id = w.workflow_id) "
+                " WHERE i.workflow_id = w.workflow_id), w.workflow_id, w.workflow_definition "
                 "FROM generated_workflows w WHERE w.conversation_id = ANY(%s)",
                 (sent,)).fetchall()
             if len(rows) == len(sent) and all(r[6] for r in rows):
                 break
             time.sleep(1.0)
-    for _conv, tenant, name, steps, template, valid, ui in sorted(rows):
+    for _conv, tenant, name, steps, template, valid, ui, *_ in sorted(rows):
         say(f"      {tenant:<10} {name[:48]:<48} {steps:>2} steps  template {template}  "
             f"valid={valid}  interface={'yes' if ui else 'no'}")
     if len(rows) < len(sent):
@@ -72,3 +75,5 @@ def run_builder_demo(settings: Settings, tenants: int, say: Callable[[str], None
         say(f"      {u['operation_type']:<22} {int(u['calls']):>4} calls "
             f"{int(u['tokens']):>7} tokens  p50 {float(u['p50_ms']):.0f} ms  "
             f"{int(u['hits'])} cache hits")
+    return [(r[1], r[7], r[8] if isinstance(r[8], dict) else json.loads(r[8]))
+            for r in sorted(rows) if r[5]]

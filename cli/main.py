@@ -359,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_agents_commands(sub)
 
+    from cli.runs import add_runs_commands
+
+    add_runs_commands(sub)
+
     from cli.webhook import add_webhook_commands
 
     add_webhook_commands(sub)

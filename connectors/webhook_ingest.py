@@ -51,6 +51,7 @@ log = logging.getLogger("auterity.webhook")
 REALM = "webhook"
 MAX_BATCH = 500
 MAX_BODY_BYTES = 1024 * 1024
+DRAIN_LIMIT = 8 * MAX_BODY_BYTES
 ACK_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 30.0
 
@@ -235,6 +236,11 @@ def _handler(publisher: Publisher, key: bytes) -> type[BaseHTTPRequestHandler]:
                 self._answer(411, {"error": "send Content-Length"})
                 return
             if length < 0 or length > MAX_BODY_BYTES:
+                # read what was announced (up to DRAIN_LIMIT) so the client gets its 413
+                # instead of a broken pipe, then close
+                left = min(max(length, 0), DRAIN_LIMIT)
+                while left > 0 and (chunk := self.rfile.read(min(left, 65536))):
+                    left -= len(chunk)
                 self._answer(413, {"error": f"a body over {MAX_BODY_BYTES} bytes"})
                 self.close_connection = True
                 return

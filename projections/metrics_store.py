@@ -138,6 +138,24 @@ CREATE TABLE IF NOT EXISTS {db}.agent_metrics (
     created_at DateTime64(3, 'UTC'),
 """ + _POSITION_COLUMNS_AND_ENGINE
 
+# One row per workflow run event (workflow.runs, no text): runs started and how they ended,
+# step latency (since scheduled), timer lateness, failures, per workflow, version and tenant.
+RUN_METRICS_DDL = """
+CREATE TABLE IF NOT EXISTS {db}.run_metrics (
+    event_id String,
+    tenant_id String,
+    step LowCardinality(String),
+    run_id String,
+    workflow_id String,
+    workflow_version UInt32,
+    kind LowCardinality(String),
+    step_id String,
+    attempt UInt16,
+    duration_ms Nullable(Float64),
+    lateness_ms Nullable(Float64),
+    created_at DateTime64(3, 'UTC'),
+""" + _POSITION_COLUMNS_AND_ENGINE
+
 # One row per result event the output firewall scanned (processors/pii/output_firewall.py):
 # what it found and masked in model-written text, per entity type (no text).
 OUTPUT_SCANS_DDL = """
@@ -202,6 +220,7 @@ class MetricsStore(ABC):
         self.command(MEDIA_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(OUTPUT_SCANS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(AGENT_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
+        self.command(RUN_METRICS_DDL.format(db=self.database, window=DEDUP_WINDOW))
         self.command(SKIPPED_DDL.format(db=self.database, table="ai_model_usage",
                                         window=DEDUP_WINDOW))
 

@@ -23,7 +23,8 @@ Invariants:
   became of each delivery and what its customer did, and the view `agent_learned_patterns`
   what the agents learn from them (per campaign and message variant); `crm_tasks` and
   `crm_customer_updates` (view `crm_customer_fields`) the CRM changes of the create_task /
-  update_crm agents;
+  update_crm agents; `workflow_run_events` the workflow runs' histories, and the views
+  `workflow_runs` and `workflow_step_runs` their state, folded when read;
 - `restricted_pii_fields` holds the raw PII values media steps extracted and the CRM's
   customer contacts (subject_kind `customer`: deliveries take addresses from here), keyed
   (tenant_id, subject_kind, subject_id); `auterity_reader` has NO privilege on it: only
@@ -66,7 +67,8 @@ CURRENT_TENANT_FN = "auterity_current_tenant"
 TENANT_TABLES = ("ai_conversations", "generated_workflows", "generated_workflow_versions",
                  "generated_interfaces", "document_extractions", "call_analyses",
                  "agent_tasks", "agent_memory", "agent_deliveries", "delivery_results",
-                 "delivery_outcomes", "crm_tasks", "crm_customer_updates")
+                 "delivery_outcomes", "crm_tasks", "crm_customer_updates",
+                 "workflow_run_events")
 RESTRICTED_TABLES = ("restricted_pii_fields",)
 
 TABLES_DDL = f"""
@@ -421,6 +423,73 @@ REVOKE ALL ON agent_learned_patterns FROM PUBLIC;
 -- no index on expires_at: the planner took it for recall (a bitmap over every live row)
 -- instead of the HNSW index; the hourly purge scans the table
 DROP INDEX IF EXISTS agent_memory_expiry;
+
+-- workflow runs (processors/workflows/runs.py): the history, one row per event (a
+-- redelivered event is the same row), and the state as views folding it, so the tables
+-- the interfaces show (`workflow_runs`, `workflow_step_runs`) are always the fold of the log
+CREATE TABLE IF NOT EXISTS workflow_run_events (
+    tenant_id        text        NOT NULL,
+    event_id         text        NOT NULL,
+    run_id           text        NOT NULL,
+    workflow_id      text        NOT NULL,
+    workflow_version integer     NOT NULL,
+    kind             text        NOT NULL,
+    step_id          text,
+    attempt          integer     NOT NULL,
+    customer_ref     text,
+    task_id          text,
+    due_at           timestamptz,
+    error            text,
+    reason           text,
+    output           jsonb       NOT NULL,
+    created_at       timestamptz NOT NULL,
+    source_topic     text        NOT NULL,
+    source_partition integer     NOT NULL,
+    source_offset    bigint      NOT NULL,
+    PRIMARY KEY (tenant_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS workflow_run_events_run
+    ON workflow_run_events (tenant_id, run_id, created_at);
+CREATE OR REPLACE VIEW workflow_runs WITH (security_invoker = true) AS
+    SELECT e.tenant_id, e.run_id, min(e.workflow_id) AS workflow_id,
+           min(e.workflow_version) AS workflow_version, min(e.customer_ref) AS customer,
+           min(e.created_at) FILTER (WHERE e.kind = 'run_started') AS started_at,
+           coalesce((array_agg(replace(e.kind, 'run_', '') ORDER BY e.created_at DESC,
+                               e.source_offset DESC)
+                     FILTER (WHERE e.kind IN ('run_completed', 'run_failed',
+                                              'run_cancelled')))[1], 'running') AS status,
+           max(e.created_at) FILTER (WHERE e.kind IN ('run_completed', 'run_failed',
+                                                      'run_cancelled')) AS finished_at,
+           (array_agg(e.step_id ORDER BY e.created_at DESC, e.source_offset DESC)
+                FILTER (WHERE e.kind IN ('step_scheduled', 'timer_set')))[1] AS current_step,
+           (array_agg(coalesce(e.error, e.reason) ORDER BY e.created_at DESC,
+                      e.source_offset DESC)
+                FILTER (WHERE e.kind IN ('step_failed', 'run_failed')))[1] AS last_error,
+           count(*) FILTER (WHERE e.kind = 'step_scheduled') AS tasks
+    FROM workflow_run_events e
+    GROUP BY e.tenant_id, e.run_id;
+REVOKE ALL ON workflow_runs FROM PUBLIC;
+CREATE OR REPLACE VIEW workflow_step_runs WITH (security_invoker = true) AS
+    SELECT e.tenant_id, e.run_id, e.step_id, min(e.workflow_id) AS workflow_id,
+           (array_agg(CASE e.kind WHEN 'step_scheduled' THEN 'running'
+                                  WHEN 'timer_set' THEN 'waiting'
+                                  ELSE replace(e.kind, 'step_', '') END
+                      ORDER BY e.created_at DESC, e.source_offset DESC))[1] AS status,
+           max(e.attempt) AS attempts,
+           min(e.created_at) AS started_at,
+           max(e.created_at) FILTER (WHERE e.kind IN ('step_completed', 'step_failed',
+                                                      'step_skipped', 'step_cancelled'))
+               AS finished_at,
+           (array_agg(e.task_id ORDER BY e.created_at DESC) FILTER (
+                WHERE e.task_id IS NOT NULL))[1] AS task_id,
+           (array_agg(coalesce(e.error, e.reason) ORDER BY e.created_at DESC) FILTER (
+                WHERE e.kind IN ('step_failed', 'step_cancelled', 'step_skipped',
+                                 'timer_set') AND coalesce(e.error, e.reason) IS NOT NULL))[1]
+               AS last_error
+    FROM workflow_run_events e
+    WHERE e.step_id IS NOT NULL
+    GROUP BY e.tenant_id, e.run_id, e.step_id;
+REVOKE ALL ON workflow_step_runs FROM PUBLIC;
 
 CREATE TABLE IF NOT EXISTS restricted_pii_fields (
     tenant_id        text        NOT NULL,

@@ -4,12 +4,13 @@ Postgres: conversations (`postgres`), the workflow builder's topics (`postgres_b
 document extractions and call analyses (`postgres_media`), the restricted PII fields
 (`postgres_restricted`), AI agents and their tasks (`postgres_agents`), their memory
 (`postgres_agent_memory`, pgvector) and what they learn from deliveries
-(`postgres_delivery_outcomes`); ClickHouse: step metrics (`clickhouse`), model usage
-(`clickhouse_usage`), media metrics (`clickhouse_media`) and agent task metrics
-(`clickhouse_agents`). Each runs in its
-own thread with its own consumer group and stored positions, and waits on its own for its
-store: with Postgres down, the ClickHouse projections and the metrics endpoint go on, and
-the Postgres projections catch up from their stored positions once it answers.
+(`postgres_delivery_outcomes`), workflow run histories (`postgres_workflow_runs`);
+ClickHouse: step metrics (`clickhouse`), model usage (`clickhouse_usage`), media metrics
+(`clickhouse_media`), agent task metrics (`clickhouse_agents`) and workflow run metrics
+(`clickhouse_runs`). Each runs in its own thread with its own consumer group and stored
+positions, and waits on its own for its store: with Postgres down, the ClickHouse
+projections and the metrics endpoint go on, and the Postgres projections catch up from their
+stored positions once it answers.
 
 With the embedded chDB this process owns the chDB directory and serves read-only queries
 to other processes (see metrics_http).
@@ -34,8 +35,10 @@ from projections.metrics_store import ChdbStore, MetricsStore, ServerStore
 from projections.output_scan_sink import SCANNED_TOPICS, OutputScanSink
 from projections.postgres_sink import PostgresConversationSink, PostgresProjection
 from projections.postgres_targets import TargetedProjection
+from projections.run_metrics_sink import RunMetricsSink
 from projections.runner import ProjectionRunner, run_until_signalled
 from projections.usage_sink import ModelUsageSink
+from projections.workflow_runs_sink import PostgresWorkflowRunSink
 from runtime.kafka_auth import Principal
 from runtime.kafka_clients import ensure_topics
 from runtime.readiness import mark_ready
@@ -84,6 +87,7 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
         targeted(PostgresAgentSink),
         postgres(PostgresAgentMemorySink, [topics.AGENT_TASKS_COMPLETED.name(prefix)]),
         targeted(PostgresDeliveryOutcomeSink),
+        targeted(PostgresWorkflowRunSink),
         ProjectionRunner(settings, partial(OutputScanSink, store),
                          [spec.name(prefix) for spec in SCANNED_TOPICS],
                          name=OutputScanSink.name, principal=OutputScanSink.principal,
@@ -91,6 +95,9 @@ def build_runners(settings: Settings, store: MetricsStore) -> list[ProjectionRun
         ProjectionRunner(settings, partial(AgentMetricsSink, store),
                          [topics.AGENT_TASKS_COMPLETED.name(prefix)], name=AgentMetricsSink.name,
                          principal=AgentMetricsSink.principal, store=clickhouse),
+        ProjectionRunner(settings, partial(RunMetricsSink, store),
+                         [topics.WORKFLOW_RUNS.name(prefix)], name=RunMetricsSink.name,
+                         principal=RunMetricsSink.principal, store=clickhouse),
         ProjectionRunner(settings, partial(MediaMetricsSink, store),
                          [spec.name(prefix) for spec in MEDIA_TOPICS],
                          name=MediaMetricsSink.name, principal=MediaMetricsSink.principal,

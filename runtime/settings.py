@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     metrics_endpoint_key: str | None = Field(
         default=None, description="HMAC key of the metrics endpoint's tokens; unset = a random "
         "key kept in <home>/secrets/metrics-endpoint.key")
+    sales_team: str = Field(default="", description="the salespeople the assign_lead agent "
+                            "spreads leads over: `id:Name,id:Name`")
     clock: Literal["wall", "file"] = Field(
         default="wall", description="the clock workflow runs live in: the wall clock, or "
         "`file` (<home>/clock.json) that tests move and the demo accelerates (runtime/clock.py)")

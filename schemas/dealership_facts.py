@@ -50,7 +50,8 @@ ATTRIBUTES: dict[str, str] = {
     "vehicle": "text", "trade_vehicle": "text", "service": "text", "declined_items": "text",
     "part_description": "text", "missing_documents": "text", "recall_summary": "text",
     "warranty_name": "text", "vehicles_viewed": "text", "salesperson_name": "text",
-    "advisor_name": "text", "lead_source": "text", "reply_code": "code", "channel": "code",
+    "advisor_name": "text", "lead_source": "code", "reply_code": "code", "channel": "code",
+    "visit_outcome": "code",
     "booking_url": "url", "payment_url": "url", "upload_url": "url", "resume_url": "url",
     "quote_url": "url",
 }  # fmt: skip
@@ -131,7 +132,7 @@ FACTS: dict[str, FactSpec] = {
         ("warranty_name", "vehicle")),
     "showroom.visit_ended": FactSpec(
         "the customer left the showroom", None, ("visit_date",),
-        ("vehicles_viewed", "salesperson_id", "salesperson_name")),
+        ("vehicles_viewed", "visit_outcome", "salesperson_id", "salesperson_name")),
     "test_drive.completed": FactSpec(
         "the customer finished a test drive", None, (),
         ("vehicle", "salesperson_id", "salesperson_name", "quote_url")),
@@ -179,3 +180,16 @@ def trigger_fields(fact: str) -> frozenset[str]:
 
 def facts_setting(variable: str) -> tuple[str, ...]:
     return FACT_VARIABLES.get(variable, ())
+
+
+def matches_filters(filters: dict[str, str], trigger: dict[str, object]) -> bool:
+    """Whether a fact's trigger fields pass a workflow trigger's `filters`: each field equals
+    the value (compared as text, case-insensitively), or is set at all for `*`."""
+    for key, want in filters.items():
+        got = trigger.get(key)
+        if want == "*":
+            if got in (None, ""):
+                return False
+        elif got is None or str(got).lower() != str(want).lower():
+            return False
+    return True

@@ -469,7 +469,10 @@ class DealershipEvent(Event):
     vehicles_viewed: Text | None = None
     salesperson_name: Text | None = None
     advisor_name: Text | None = None
-    lead_source: Text | None = None
+    lead_source: str | None = Field(default=None, max_length=32, pattern=r"^[a-z0-9_.-]+$",
+                                    description="internet, phone, walk_in, cars.com, ...")
+    visit_outcome: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]+$",
+                                      description="sold, unsold, ...")
     reply_code: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z0-9]+$")
     channel: Literal["sms", "email", "phone", "chat"] | None = None
     booking_url: Url | None = None
@@ -541,6 +544,9 @@ class WorkflowRunEvent(Event):
     output_json: str = "{}"
     error: str | None = Field(default=None, max_length=2000)
     reason: str | None = Field(default=None, max_length=2000)
+    duration_ms: float | None = Field(default=None, description="step_completed/failed: "
+                                      "since the step was scheduled (its attempt) or its "
+                                      "timer set; run_*: since the run started")
     definition_json: str = Field(default="", description="run_started: the workflow as it "
                                  "was when the run started (a new version is for new runs)")
     trigger_json: str = Field(default="{}", description="run_started: the fact's attributes")

@@ -15,6 +15,7 @@ from connectors.delivery.service import may_contact
 from connectors.enrichment.enricher import SourcesEnricher
 from connectors.enrichment.sources import configured_sources
 from processors.ai_agents.builtin import worker_agents
+from processors.ai_agents.leads import parse_team
 from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from projections.agent_memory import PgMemoryRecall
@@ -115,7 +116,8 @@ def create_app(settings: Settings, workflow_lookup: WorkflowLookup,
     agents = worker_agents(models.gateway, PgVariantStats(settings),
                            extra=load_plugins(settings.agent_plugins, models.gateway),
                            facts=PgCustomerFacts(settings),
-                           enricher=SourcesEnricher(configured_sources(settings)))
+                           enricher=SourcesEnricher(configured_sources(settings)),
+                           sales_team=parse_team(settings.sales_team))
     agent_steps.wire(app, settings, agents, models.usage, pii_pool,
                      memory=PgMemoryRecall(settings),
                      recorded=lambda: recorded_performance(settings))

@@ -48,6 +48,7 @@ from processors.workflows.runs import (
 from runtime import clock
 from runtime.settings import Settings
 from schemas import serde, topics
+from schemas.dealership_facts import matches_filters
 from schemas.events import (
     AgentTaskCompleted,
     AgentTaskRequested,
@@ -82,10 +83,11 @@ def _row(events: list[WorkflowRunEvent]) -> bytes:
 
 
 def _timers_row(state: RunState | None) -> bytes:
-    if state is None or state.status != "running":
+    """{"tenant": T, "timers": [[step, due, attempt], ...]} of a running run (b"": none)."""
+    if state is None or state.status != "running" or not state.timers():
         return b""
-    return json.dumps([[sid, due.isoformat(), attempt]
-                       for sid, due, attempt in state.timers()]).encode()
+    return json.dumps({"tenant": state.tenant_id, "timers": [
+        [sid, due.isoformat(), attempt] for sid, due, attempt in state.timers()]}).encode()
 
 
 def task_request(tr: TaskRequest, tenant: str, now: datetime) -> AgentTaskRequested:
@@ -154,7 +156,8 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
         started = set()
         workflows = json.loads(published[fact.tenant_id.encode()] or b"{}")
         for wid, wf in sorted(workflows.items()):
-            if wf["event"] != fact.fact:
+            filters = (wf["definition"].get("trigger") or {}).get("filters") or {}
+            if wf["event"] != fact.fact or not matches_filters(filters, trigger):
                 continue
             rid = run_id_for(fact.tenant_id, fact.event_id, wid)
             started.add(rid)
@@ -244,11 +247,9 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
             if not row:
                 continue
             rid = key.decode()
-            history = _history(histories[key])
-            if not history:
-                continue
-            tenant = history[0].tenant_id
-            for sid, due_iso, attempt in json.loads(row):
+            pending = json.loads(row)
+            tenant = pending["tenant"]
+            for sid, due_iso, attempt in pending["timers"]:
                 due = datetime.fromisoformat(due_iso)
                 mark = (rid, sid, due_iso)
                 if due > now or mono - sent.get(mark, -TIMER_RESEND_S) < TIMER_RESEND_S:

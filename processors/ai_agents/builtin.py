@@ -1,6 +1,7 @@
 """The AI agents the worker runs: the action agents `send_email` and `send_sms`
 (processors/ai_agents/actions.py), `create_task` and `update_crm` (processors/ai_agents/
-crm.py), the email campaign agent (processors/ai_agents/campaign.py), the customer
+crm.py), the email campaign agent (processors/ai_agents/campaign.py), lead assignment
+(processors/ai_agents/leads.py), the customer
 intelligence agent (processors/ai_agents/intelligence.py) and
 
 - `LlmGenerateAgent` (`llm_generate`, the workflow step type): a prompt in, generated text out,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -25,6 +26,7 @@ from processors.ai_agents.campaign import EmailCampaignAgent, VariantStats
 from processors.ai_agents.crm import CreateTaskAgent, UpdateCrmAgent
 from processors.ai_agents.dispatch import AgentRegistry
 from processors.ai_agents.intelligence import CustomerIntelligenceAgent, Enricher, FactStore
+from processors.ai_agents.leads import AssignLeadAgent, Salesperson
 from processors.ai_agents.memory import as_prompt
 from processors.ai_agents.model import AgentTask, AiAgent, Capability, TaskOutcome
 from processors.llm.gateway import LlmGateway
@@ -79,13 +81,14 @@ def system_prompt(task: AgentTask, payload: GenerateInput) -> str:
 
 def worker_agents(gateway: LlmGateway, stats: VariantStats | None = None,
                   extra: Iterable[AiAgent] = (), facts: FactStore | None = None,
-                  enricher: Enricher | None = None) -> AgentRegistry:
+                  enricher: Enricher | None = None,
+                  sales_team: Sequence[Salesperson] = ()) -> AgentRegistry:
     """The registry of the agents the worker runs (`stats`: the learned patterns the
     campaign agent splits its audience by; `extra`: configured plugins' agents; `facts` and
     `enricher`: what the customer intelligence agent reads, without `facts` it is not run)."""
     agents: list[AiAgent] = [LlmGenerateAgent(gateway), SendEmailAgent(), SendSmsAgent(),
                              CreateTaskAgent(), UpdateCrmAgent(),
-                             EmailCampaignAgent(gateway, stats)]
+                             EmailCampaignAgent(gateway, stats), AssignLeadAgent(sales_team)]
     if facts is not None:
         agents.append(CustomerIntelligenceAgent(facts, enricher))
     return AgentRegistry([*agents, *extra])

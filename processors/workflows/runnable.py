@@ -75,6 +75,9 @@ def runtime_errors(wf: Workflow) -> list[str]:
         errors.append(f"trigger: {wf.trigger.event!r} is not a dealership fact the runs "
                       f"react to (known: {', '.join(sorted(FACTS))})")
     fields = _trigger_fields(wf)
+    for key in sorted(wf.trigger.filters):
+        if fields is not None and key not in fields:
+            errors.append(f"trigger: filter {key} is not a field of {wf.trigger.event} facts")
     steps = {s.id: s for s in wf.steps}
     for step in wf.steps:
         for text in _strings(step.params):

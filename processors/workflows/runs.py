@@ -8,17 +8,18 @@ come in; nothing here knows Kafka, a store or the wall clock.
 
 Execution (the spec's orchestrator): the workflow's DAG in dependency order. A step becomes
 ready when each of its parents is done (completed, skipped or cancelled) and at least one
-parent completed, or it is the entry; when no parent completed it is skipped, and so are
-the steps only it leads to. Parallel branches are steps that are ready together. `wait`
-steps set a timer (`duration` from now, or `until` a trigger time plus `offset`; a time
-already past fires at once); `condition` steps are evaluated at once (expressions.py) and
-their other branch is skipped; every other step is one agent task (`task_for`): a send is
-a send_sms/send_email task to the run's customer, a CRM change an update_crm task, a staff
-notification a create_task. A failed task is retried after RETRY_BACKOFF_S doubling, up to
-MAX_ATTEMPTS; then the run fails with the reason. A fact about the run's customer (and
-subject) sets fact variables; a wait whose only successor is a condition the fact has
-decided is cancelled, and the condition taken at once (a confirmation cancels the pending
-coupon branch). A run ends `completed` when every step is done, `failed`, or `cancelled`.
+parent completed, or it is the entry; when no parent completed it is skipped, and so are the
+steps only it leads to. Parallel branches are steps that are ready together. `wait` steps
+set a timer (`duration` from now, or `until` a trigger time plus `offset`; a time already
+past fires at once); `condition` steps are evaluated at once (expressions.py) and their
+other branch is skipped; every other step is one agent task (`task_for`): a send is a
+send_sms/send_email task to the run's customer, a CRM change an update_crm task, a staff
+notification a create_task, a lead's assignment an assign_lead task. A failed task is
+retried after RETRY_BACKOFF_S doubling, up to MAX_ATTEMPTS; then the run fails with the
+reason. A fact about the run's customer (and subject) sets fact variables; a wait whose only
+successor is a condition the fact has decided is cancelled, and the condition taken at once
+(a confirmation cancels the pending coupon branch). A run ends `completed` when every step
+is done, `failed`, or `cancelled`.
 
 Invariants:
 - `decide` is deterministic: the same state and input give the same events, with the same
@@ -70,6 +71,7 @@ class StepState:
     timer: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    since: datetime | None = None  # when the step (its attempt) was scheduled or its timer set
 
 
 @dataclass
@@ -124,9 +126,11 @@ def apply(state: RunState | None, ev: WorkflowRunEvent) -> RunState:
     if ev.kind == "step_scheduled" and st is not None:
         st.status, st.attempt, st.task_id = "running", ev.attempt, ev.task_id
         st.due_at = st.timer = None
-        st.output = {}
+        st.output, st.since = {}, ev.occurred_at
     elif ev.kind == "timer_set" and st is not None:
         st.status, st.due_at, st.timer, st.attempt = "waiting", ev.due_at, ev.timer, ev.attempt
+        if ev.timer == "wait":
+            st.since = ev.occurred_at
     elif ev.kind == "step_completed" and st is not None:
         st.status, st.output, st.due_at = "completed", json.loads(ev.output_json), None
     elif ev.kind in ("step_failed", "step_skipped", "step_cancelled") and st is not None:
@@ -193,6 +197,12 @@ class _Decider:
 
     def emit(self, kind: str, step_id: str | None = None, **fields: Any) -> None:
         n = len(self.out.events)
+        st = self.state.steps.get(step_id or "")
+        if kind in ("step_completed", "step_failed") and st is not None and st.since:
+            fields.setdefault("duration_ms", (self.now - st.since).total_seconds() * 1000)
+        elif kind.startswith("run_"):
+            fields.setdefault("duration_ms",
+                              (self.now - self.state.started_at).total_seconds() * 1000)
         ev = WorkflowRunEvent(
             event_id=derived_id(f"{self.state.run_id}/{self.inp.event_id}/{n}", f"run:{kind}"),
             tenant_id=self.state.tenant_id, occurred_at=self.now, run_id=self.state.run_id,
@@ -464,6 +474,12 @@ def task_for(step: Step, state: RunState, render: Callable[[Any], Any]
             raise RunError("update_crm: the run has no customer")
         fields = render(p.get("fields") or {})
         return "update_crm", {"customer_ref": ref, "fields": fields}
+    if step.type == "assign_lead":
+        return "assign_lead", {
+            "lead": render(str(p["lead"])) or state.run_id,
+            "strategy": str(p.get("strategy", "round_robin"))[:32],
+            "salesperson_id": state.trigger.get("salesperson_id"),
+            "salesperson_name": state.trigger.get("salesperson_name")}
     if step.type == "llm_generate":
         return "llm_generate", {"prompt": render(str(p["prompt"]))}
     if step.type == "call_agent":
@@ -480,4 +496,7 @@ def step_output(step: Step, output: dict[str, Any]) -> dict[str, Any]:
         return {"crm_task_id": output.get("crm_task_id"), "task_id": output.get("crm_task_id")}
     if step.type == "llm_generate":
         return {"text": output.get("text")}
+    if step.type == "assign_lead":
+        return {"salesperson_id": output.get("salesperson_id"),
+                "salesperson_name": output.get("salesperson_name")}
     return {"output": output} if step.type == "call_agent" else {}

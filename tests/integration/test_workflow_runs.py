@@ -5,11 +5,13 @@ confirmation cancels the pending coupon branch; every step runs once."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 from collections import Counter
 from datetime import timedelta
 
+from cli.runs import cmd_runs_cancel, list_runs, run_stats
 from connectors.ingest import produce
 from connectors.kafka_io import read_topic
 from processors.workflows.templates import get_template
@@ -44,8 +46,22 @@ def _runs(settings, tenant: str) -> dict[str, list[tuple[str, str | None]]]:
     return out
 
 
+def _publish(settings, tenant: str, version: int = 1, **slots: str) -> dict:
+    wf = get_template("service_appointment_reminder").instantiate(
+        slots, workflow_id=f"wf-{tenant}")
+    published = produce(settings, topics.WORKFLOWS_GENERATED, [GeneratedWorkflow(
+        event_id=f"{tenant}-wf-{version}", tenant_id=tenant, occurred_at=utcnow(),
+        workflow_id=wf["id"], name=wf["name"], definition_json=json.dumps(wf), valid=True,
+        version=version)], principal=Principal.ADMIN)
+    assert published.rejected == []
+    wait_for(lambda: f"workflow {wf['id']} v{version} of {tenant} runs on "
+             "service.appointment_scheduled" in (settings.logs_dir / "worker.log").read_text(
+                 errors="replace"), 120, "the worker to know the published workflow")
+    return wf
+
+
 def test_the_headline_reminder_texts_before_and_coupons_only_the_unconfirmed(
-        pipeline, deliveries) -> None:
+        pipeline, deliveries, pg) -> None:
     settings = pipeline
     smtp, gateway = deliveries
     tenant = f"dealer-r{uuid.uuid4().hex[:6]}"
@@ -58,16 +74,7 @@ def test_the_headline_reminder_texts_before_and_coupons_only_the_unconfirmed(
         for c in phones])
     assert report.rejected == []
 
-    wf = get_template("service_appointment_reminder").instantiate(
-        workflow_id=f"wf-{tenant}")
-    published = produce(settings, topics.WORKFLOWS_GENERATED, [GeneratedWorkflow(
-        event_id=f"{tenant}-wf", tenant_id=tenant, occurred_at=utcnow(),
-        workflow_id=wf["id"], name=wf["name"], definition_json=json.dumps(wf), valid=True,
-        version=1)], principal=Principal.ADMIN)
-    assert published.rejected == []
-    wait_for(lambda: f"workflow {wf['id']} v1 of {tenant} runs on "
-             "service.appointment_scheduled" in (settings.logs_dir / "worker.log").read_text(
-                 errors="replace"), 120, "the worker to know the published workflow")
+    _publish(settings, tenant)
 
     start = clock.now(settings)
     appointment = start + timedelta(days=7)
@@ -121,3 +128,83 @@ def test_the_headline_reminder_texts_before_and_coupons_only_the_unconfirmed(
     scheduled = Counter((e.run_id, e.step_id) for e in _history(settings, tenant)
                         if e.kind == "step_scheduled")
     assert set(scheduled.values()) == {1}  # no step ran twice
+
+    # the runs table the interface shows is the fold of the same history (projection)
+    def runs_table():
+        rows = pg.execute("SELECT customer, status, workflow_version, tasks, last_error "
+                          "FROM workflow_runs WHERE tenant_id = %s ORDER BY customer",
+                          (tenant,)).fetchall()
+        return rows if [r[1] for r in rows] == ["completed", "completed"] else None
+
+    assert wait_for(runs_table, 120, "the runs table") == [
+        ("CRM-A", "completed", 1, 3, None), ("CRM-B", "completed", 1, 2, None)]
+    steps = dict(pg.execute(
+        "SELECT s.step_id, s.status FROM workflow_step_runs s JOIN workflow_runs r "
+        "USING (tenant_id, run_id) WHERE s.tenant_id = %s AND r.customer = 'CRM-B'",
+        (tenant,)).fetchall())
+    assert steps == {"wait_before_appointment": "completed", "send_reminder": "completed",
+                     "wait_for_reply": "cancelled", "check_unconfirmed": "completed",
+                     "email_coupon": "skipped", "log_coupon_sent": "skipped",
+                     "log_confirmed": "completed"}
+
+    # ClickHouse run metrics, read as the tenant
+    def stats():
+        got = run_stats(settings, tenant)
+        return got if got and got[0]["completed"] == 2 else None
+
+    [row] = wait_for(stats, 120, "the run metrics")
+    assert (row["started"], row["failed"], row["cancelled"], row["tasks"]) == (2, 0, 0, 5)
+    assert row["late_p99_ms"] is not None and row["step_p50_ms"] is not None
+    assert run_stats(settings, f"{tenant}-other") == []
+
+
+def test_a_new_version_is_for_new_runs_and_an_operator_cancels_a_run(pipeline, pg) -> None:
+    settings = pipeline
+    tenant = f"dealer-v{uuid.uuid4().hex[:6]}"
+    _publish(settings, tenant)
+
+    def scheduled(customer: str, days: int) -> DealershipEvent:
+        return DealershipEvent(
+            event_id=f"{tenant}-sched-{customer}", tenant_id=tenant, occurred_at=utcnow(),
+            fact="service.appointment_scheduled", customer_ref=customer,
+            appointment_id=f"apt-{customer}",
+            appointment_at=clock.now(settings) + timedelta(days=days))
+
+    assert produce(settings, topics.DEALERSHIP_EVENTS, [scheduled("CRM-1", 30)]).rejected == []
+
+    def run_of(customer: str):
+        rows = pg.execute("SELECT run_id, workflow_version, status FROM workflow_runs WHERE "
+                          "tenant_id = %s AND customer = %s", (tenant, customer)).fetchall()
+        return rows[0] if rows else None
+
+    first = wait_for(lambda: run_of("CRM-1"), 120, "the first run")
+    _publish(settings, tenant, version=2, offset="-P2D")
+    assert produce(settings, topics.DEALERSHIP_EVENTS, [scheduled("CRM-2", 30)]).rejected == []
+    second = wait_for(lambda: run_of("CRM-2"), 120, "the second run")
+    assert (first[1], second[1]) == (1, 2)  # v2 applies to the new run only
+    due = dict(pg.execute(
+        "SELECT r.customer, e.due_at FROM workflow_run_events e JOIN workflow_runs r "
+        "USING (tenant_id, run_id) WHERE e.tenant_id = %s AND e.kind = 'timer_set'",
+        (tenant,)).fetchall())
+    # v2 texts two days before instead of three
+    assert timedelta(hours=23) < due["CRM-2"] - due["CRM-1"] < timedelta(hours=25)
+
+    assert cmd_runs_cancel(argparse.Namespace(run_id=first[0], reason="customer sold the car"),
+                           settings) == 0
+    cancelled = wait_for(lambda: (r := run_of("CRM-1")) and r[2] == "cancelled" and r, 120,
+                         "the cancelled run")
+    assert cancelled[0] == first[0]
+    assert run_of("CRM-2")[2] == "running"
+    runs = list_runs(settings, tenant=tenant)
+    assert {(r["customer"], r["status"]) for r in runs} == {("CRM-1", "cancelled"),
+                                                             ("CRM-2", "running")}
+    # its timer never fires: move past it and nothing is scheduled for CRM-1
+    clock.advance(settings, timedelta(days=29))
+    wait_for(lambda: run_of("CRM-2")[2] == "running" and pg.execute(
+        "SELECT count(*) FROM workflow_step_runs s JOIN workflow_runs r USING (tenant_id, "
+        "run_id) WHERE s.tenant_id = %s AND r.customer = 'CRM-2' AND s.step_id = "
+        "'send_reminder'", (tenant,)).fetchone()[0] == 1, 120, "the second run's text")
+    assert pg.execute(
+        "SELECT count(*) FROM workflow_run_events e JOIN workflow_runs r USING (tenant_id, "
+        "run_id) WHERE e.tenant_id = %s AND r.customer = 'CRM-1' AND e.kind = "
+        "'step_scheduled'", (tenant,)).fetchone() == (0,)

@@ -37,7 +37,9 @@ from projections.media_sink import PostgresMediaSink, PostgresRestrictedSink
 from projections.metrics_store import ChdbStore, MetricsStore
 from projections.output_scan_sink import OutputScanSink
 from projections.postgres_sink import PostgresConversationSink
+from projections.run_metrics_sink import RunMetricsSink
 from projections.usage_sink import ModelUsageSink
+from projections.workflow_runs_sink import PostgresWorkflowRunSink
 from runtime import kafka_clients
 from runtime.kafka_auth import Principal
 from runtime.settings import Settings
@@ -52,6 +54,7 @@ from schemas.events import (
     ModelUsage,
     RestrictedFields,
     WorkflowRequest,
+    WorkflowRunEvent,
     utcnow,
 )
 from tests.integration.conftest import wait_for
@@ -104,6 +107,13 @@ def _task_done(tenant: str, i: int) -> Event:
                               confidence=0.5)
 
 
+def _run_event(tenant: str, i: int) -> Event:
+    return WorkflowRunEvent(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
+                            run_id=f"{tenant}-run{i}", workflow_id="wf-1", kind="step_completed",
+                            step_id="send_reminder", attempt=1, customer_ref=f"CRM-{i}",
+                            output_json='{"delivery_id": "d-1"}')
+
+
 def _outcome(tenant: str, i: int) -> Event:
     return DeliveryOutcome(event_id=str(uuid.uuid4()), tenant_id=tenant, occurred_at=utcnow(),
                            delivery_id=f"{tenant}-dl{i}", outcome="replied")
@@ -145,8 +155,12 @@ BACKENDS = [
             "postgres", lambda s, _: PostgresAgentMemorySink(s), True),
     Backend("postgres_delivery_outcomes", topics.DELIVERIES_OUTCOMES, _outcome,
             "delivery_outcomes", "postgres", lambda s, _: PostgresDeliveryOutcomeSink(s), True),
+    Backend("postgres_workflow_runs", topics.WORKFLOW_RUNS, _run_event, "workflow_run_events",
+            "postgres", lambda s, _: PostgresWorkflowRunSink(s), True),
     Backend("clickhouse_agents", topics.AGENT_TASKS_COMPLETED, _task_done, "agent_metrics",
             "clickhouse", lambda _, st: AgentMetricsSink(st), False, error_column="status"),
+    Backend("clickhouse_runs", topics.WORKFLOW_RUNS, _run_event, "run_metrics", "clickhouse",
+            lambda _, st: RunMetricsSink(st), False, error_column="kind"),
 ]
 
 

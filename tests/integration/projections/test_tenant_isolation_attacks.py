@@ -140,6 +140,12 @@ def _rows(tenant: str, marker: str, n: int) -> dict[str, list[tuple[str, tuple[A
             "INSERT INTO delivery_outcomes (tenant_id, delivery_id, outcome, event_id, "
             f"created_at, source_topic, source_partition, source_offset) VALUES (%s, %s, "
             f"'replied', %s, now(), {src})", (tenant, f"delivery-{k}", k)))
+        out["workflow_run_events"].append((
+            "INSERT INTO workflow_run_events (tenant_id, event_id, run_id, workflow_id, "
+            "workflow_version, kind, step_id, attempt, customer_ref, output, created_at, "
+            f"source_topic, source_partition, source_offset) VALUES (%s, %s, %s, 'wf-1', 1, "
+            f"'step_failed', 'send', 1, %s, '{{}}', now(), {src})",
+            (tenant, k, f"run-{k}", f"cust-{k}")))
         out["restricted_pii_fields"].append((
             "INSERT INTO restricted_pii_fields (tenant_id, subject_kind, subject_id, fields, "
             "event_id, source_event_id, created_at, source_topic, source_partition, "

@@ -24,4 +24,4 @@ def test_the_file_clock_moves_forward_only_and_keeps_its_speed(tmp_path: Path) -
     again = Settings(home=tmp_path, clock="file")  # another process reads the same file
     assert clock.now(again) >= fast
     with pytest.raises(ValueError, match="wall clock"):
-        clock.advance(Settings(home=tmp_path), timedelta(days=1))
+        clock.advance(Settings(home=tmp_path, clock="wall"), timedelta(days=1))

@@ -64,3 +64,15 @@ def test_every_fact_and_variable_is_consistent() -> None:
 def test_every_templates_trigger_is_a_fact() -> None:
     events = {t.workflow["trigger"].get("event") for t in load_templates()} - {None}
     assert events and events <= set(FACTS)
+
+
+def test_trigger_filters_match_on_fields_or_their_presence() -> None:
+    from schemas.dealership_facts import matches_filters
+
+    trigger = {"lead_source": "internet", "declined_items": "brake pads", "vehicle": None}
+    assert matches_filters({}, trigger)
+    assert matches_filters({"lead_source": "Internet"}, trigger)
+    assert not matches_filters({"lead_source": "walk_in"}, trigger)
+    assert matches_filters({"declined_items": "*"}, trigger)
+    assert not matches_filters({"vehicle": "*"}, trigger)
+    assert not matches_filters({"visit_outcome": "unsold"}, trigger)

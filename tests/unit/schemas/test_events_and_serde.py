@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import types
 import typing
 
 import pytest
@@ -32,8 +33,11 @@ def _instance(model):
     for f, info in model.model_fields.items():
         if f.endswith("_at") and isinstance(datum.get(f), int):
             datum[f] = utcnow()
-        if typing.get_origin(info.annotation) is typing.Literal:
-            datum[f] = typing.get_args(info.annotation)[-1]
+        annotation = info.annotation
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # X | None
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        if typing.get_origin(annotation) is typing.Literal:
+            datum[f] = typing.get_args(annotation)[-1]
     return model.model_validate(datum)
 
 

@@ -16,7 +16,14 @@ from processors.llm.gateway import LlmGateway
 from processors.llm.spend import SpendLedger
 from processors.llm.usage import CollectingSink
 from runtime.settings import Settings
-from streams import agent_steps, builder_steps, delivery_steps, media_steps, redaction_step
+from streams import (
+    agent_steps,
+    builder_steps,
+    delivery_steps,
+    media_steps,
+    redaction_step,
+    run_steps,
+)
 from streams import app as app_module
 from streams.usage_sink import KafkaUsageSink
 from tests.unit.processors.llm.test_gateway import call, config
@@ -54,7 +61,8 @@ def _settings(tmp_path: Path) -> Settings:
 def test_worker_app_builds_one_gateway_ledger_and_sink_shared_by_builder_and_media(
         tmp_path, created, monkeypatch):
     agents: list[tuple[str, object]] = []  # (step, after_batch): no Kafka topics created
-    for module in (redaction_step, builder_steps, media_steps, agent_steps, delivery_steps):
+    for module in (redaction_step, builder_steps, media_steps, agent_steps, delivery_steps,
+                   run_steps):
         monkeypatch.setattr(module, "step_agent", lambda app, settings, spec, step, *a, **kw:
                             agents.append((step, kw.get("after_batch"))))
     handed: dict[str, tuple[object, ...]] = {}

@@ -61,3 +61,16 @@ def test_what_the_runtime_does_not_understand_is_refused_at_publication(edit, na
     report = validate_workflow(wf)
     assert not report.valid
     assert any(named.replace("\\", "") in e for e in report.errors), report.errors
+
+
+def test_a_trigger_filter_on_a_field_the_fact_lacks_is_refused() -> None:
+    wf = _reminder()
+    for step in wf["steps"]:
+        for k, v in list(step["params"].items()):
+            if isinstance(v, str) and "<<" in v:
+                step["params"][k] = {"offset": "-P3D", "duration": "P1D"}.get(k, "text")
+    wf["trigger"]["filters"] = {"source_type": "internet"}
+    assert "trigger: filter source_type is not a field of service.appointment_scheduled facts" in (
+        validate_workflow(wf).errors)
+    wf["trigger"]["filters"] = {"service": "oil change"}
+    assert validate_workflow(wf).valid
