@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
@@ -56,6 +57,9 @@ def wire(app: faust.App, settings: Settings, senders: dict[str, Sender] | None =
                           partitions=topics.DELIVERIES_COMPLETED.partitions)
 
     running: dict[tuple[str, str], asyncio.Lock] = {}
+    # sending runs on threads of its own: the default executor's are held for minutes by
+    # model calls when the local model is busy, and a message must not wait behind them
+    sending = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deliveries")
 
     async def on_record(ev: Any) -> list[Send]:
         req = serde.decode(ev.message.value, DeliveryRequested)
@@ -66,7 +70,8 @@ def wire(app: faust.App, settings: Settings, senders: dict[str, Sender] | None =
         try:
             async with lock:
                 try:
-                    done = await asyncio.to_thread(deliver, req, ledger, senders)
+                    done = await asyncio.get_running_loop().run_in_executor(
+                        sending, deliver, req, ledger, senders)
                 except DeliveryRejected as exc:
                     raise StepRejected(exc.kind, str(exc), [
                         (completed, key, serde.encode(exc.completed))]) from exc

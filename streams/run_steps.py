@@ -30,6 +30,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,6 +119,11 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
                           use_partitioner=True)
     timers = app.Table("workflow-run-timers", default=bytes, key_type=bytes, value_type=bytes,
                        partitions=topics.WORKFLOW_RUN_INPUTS.partitions, use_partitioner=True)
+
+    # the runs decide on threads of their own: the default executor's few threads are held
+    # for minutes by model calls (agents, builder) when the local model is busy, and a run
+    # must not wait behind them (a CI run showed runs stalled behind a model backlog)
+    deciding = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workflow-runs")
 
     def send_input(inp: WorkflowRunInput) -> Send:
         return (inputs, inp.run_id.encode(), serde.encode(inp))
@@ -219,9 +225,9 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
         if state is not None and inp.event_id in state.applied:
             again = [e for e in history if e.input_id == inp.event_id]  # a redelivery
             return _sends(again, tasks_of(again), inp.tenant_id, now)
-        state, decision = await asyncio.to_thread(
-            decide, state, inp, now, consent_of(inp.tenant_id, inp.customer_ref if state is None
-                                                else state.customer_ref))
+        state, decision = await asyncio.get_running_loop().run_in_executor(
+            deciding, decide, state, inp, now, consent_of(
+                inp.tenant_id, inp.customer_ref if state is None else state.customer_ref))
         if decision.events:
             histories[key] = _row(history + decision.events)
             timers[key] = _timers_row(state)

@@ -17,9 +17,9 @@ send_sms/send_email task to the run's customer, a CRM change an update_crm task,
 notification a create_task, a lead's assignment an assign_lead task. A failed task is
 retried after RETRY_BACKOFF_S doubling, up to MAX_ATTEMPTS; then the run fails with the
 reason. A fact about the run's customer (and subject) sets fact variables; a wait whose only
-successor is a condition the fact has decided is cancelled, and the condition taken at once
-(a confirmation cancels the pending coupon branch). A run ends `completed` when every step
-is done, `failed`, or `cancelled`.
+successor is a condition the fact has decided is cancelled (or never starts), and the
+condition taken at once (a confirmation cancels the pending coupon branch). A run ends
+`completed` when every step is done, `failed`, or `cancelled`.
 
 Invariants:
 - `decide` is deterministic: the same state and input give the same events, with the same
@@ -290,6 +290,8 @@ class _Decider:
 
     def _start(self, step: Step, attempt: int) -> None:
         if step.type == "wait":
+            if self.cut_short(step.id, "observed before the wait"):
+                return  # nothing left to wait for (a lead contacted before its window)
             due = self.wait_due(step)
             if due <= self.now:
                 self.emit("step_completed", step.id, output_json=json.dumps(
@@ -336,21 +338,34 @@ class _Decider:
         self.emit("fact_observed", fact=fact, variables=variables,
                   output_json=self.inp.trigger_json, subject=self.inp.subject)
         for sid, st in list(self.state.steps.items()):
-            if st.status != "waiting" or st.timer != "wait":
-                continue
-            nxt = self.state.children(sid)
-            if len(nxt) != 1 or self.state.step(nxt[0]).type != "condition":
-                continue
-            cond = self.state.step(nxt[0])
-            decided = decided_early(parse(str(cond.params["expression"])),
-                                    {v: True for v in self.state.variables},
-                                    lambda n: n in FACT_VARIABLES)
-            if decided is None or self.state.steps[nxt[0]].status != "pending":
-                continue
-            self.emit("step_cancelled", sid, reason=f"{fact} observed: {cond.id} is decided")
-            self.emit("step_completed", cond.id,
-                      output_json=json.dumps({"result": decided, "early": True}))
+            if st.status == "waiting" and st.timer == "wait":
+                self.cut_short(sid, f"{fact} observed")
         self.advance()
+
+    def decided_successor(self, wait_id: str) -> tuple[str, bool] | None:
+        """(condition id, its value) if the wait's only successor is a pending condition the
+        facts observed so far have decided (expressions.decided_early)."""
+        nxt = self.state.children(wait_id)
+        if len(nxt) != 1 or self.state.step(nxt[0]).type != "condition":
+            return None
+        if self.state.steps[nxt[0]].status != "pending":
+            return None
+        cond = self.state.step(nxt[0])
+        decided = decided_early(parse(str(cond.params["expression"])),
+                                {v: True for v in self.state.variables},
+                                lambda n: n in FACT_VARIABLES)
+        return None if decided is None else (cond.id, decided)
+
+    def cut_short(self, wait_id: str, why: str) -> bool:
+        """Cancel a wait whose successor condition is decided, and take the condition."""
+        found = self.decided_successor(wait_id)
+        if found is None:
+            return False
+        cond_id, decided = found
+        self.emit("step_cancelled", wait_id, reason=f"{why}: {cond_id} is decided")
+        self.emit("step_completed", cond_id,
+                  output_json=json.dumps({"result": decided, "early": True}))
+        return True
 
     def on_timer(self) -> None:
         sid = self.inp.step_id or ""

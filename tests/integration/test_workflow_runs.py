@@ -177,10 +177,10 @@ def test_a_new_version_is_for_new_runs_and_an_operator_cancels_a_run(pipeline, p
                           "tenant_id = %s AND customer = %s", (tenant, customer)).fetchall()
         return rows[0] if rows else None
 
-    first = wait_for(lambda: run_of("CRM-1"), 120, "the first run")
+    first = wait_for(lambda: run_of("CRM-1"), 300, "the first run")
     _publish(settings, tenant, version=2, offset="-P2D")
     assert produce(settings, topics.DEALERSHIP_EVENTS, [scheduled("CRM-2", 30)]).rejected == []
-    second = wait_for(lambda: run_of("CRM-2"), 120, "the second run")
+    second = wait_for(lambda: run_of("CRM-2"), 300, "the second run")
     assert (first[1], second[1]) == (1, 2)  # v2 applies to the new run only
     due = dict(pg.execute(
         "SELECT r.customer, e.due_at FROM workflow_run_events e JOIN workflow_runs r "

@@ -69,7 +69,7 @@ def test_runs_survive_kill_minus_nine_with_exact_counts(pipeline, deliveries, pg
                          "step_id = %s AND status = %s", (tenant, step, status)).fetchone()
         return int(row[0])
 
-    wait_for(lambda: steps("wait_before_appointment", "waiting") == N, 180,
+    wait_for(lambda: steps("wait_before_appointment", "waiting") == N, 300,
              "every run waiting for its day")
 
     # kill -9 during the wait: the timers are in the worker's changelogged table

@@ -243,3 +243,21 @@ def test_a_step_the_runtime_cannot_run_fails_the_run_with_the_reason() -> None:
              customer_ref="CRM-3", subject="apt-3")
     assert run.state is not None and run.state.status == "failed"
     assert run.state.reason == "step wait_before_appointment: until 'soon' is not a time"
+
+
+def test_a_wait_already_decided_by_a_fact_never_starts() -> None:
+    # a confirmation that arrives before the reply window: the window is not waited out
+    run = Run()
+    run.start()
+    text_at = APPOINTMENT - timedelta(days=3)
+    run.fire(text_at)
+    run.send("fact", text_at, fact="service.appointment_confirmed", subject="apt-1",
+             customer_ref="CRM-1")
+    sent = run.complete("send_reminder", text_at + timedelta(seconds=5))
+    assert run.kinds(sent) == [("step_completed", "send_reminder"),
+                               ("step_cancelled", "wait_for_reply"),
+                               ("step_completed", "check_unconfirmed"),
+                               ("step_skipped", "email_coupon"),
+                               ("step_skipped", "log_coupon_sent"),
+                               ("step_scheduled", "log_confirmed")]
+    assert sent[1].reason == ("observed before the wait: check_unconfirmed is decided")
