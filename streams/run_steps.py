@@ -153,7 +153,8 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
         fact = serde.decode(ev.message.value, DealershipEvent)
         now = clock.now(settings)
         key = f"{fact.tenant_id}\0{fact.customer_ref}".encode()
-        runs = [r for r in (json.loads(customer_runs[key]) if customer_runs[key] else [])
+        remembered = json.loads(customer_runs[key] or b"[]")
+        runs = [r for r in remembered
                 if datetime.fromisoformat(r[2]) > now - RUN_MEMORY]
         trigger = {"event": fact.fact, "customer_id": fact.customer_ref,
                    "dealership_name": fact.tenant_id, "occurred_at":
@@ -185,7 +186,7 @@ def wire(app: faust.App, settings: Settings, consent: ConsentLookup) -> None:
         new = [[rid, wid, now.isoformat()] for wid in sorted(workflows)
                if (rid := run_id_for(fact.tenant_id, fact.event_id, wid)) in started
                and rid not in known]
-        if new or len(runs) != len(json.loads(customer_runs[key] or b"[]")):
+        if new or len(runs) != len(remembered):
             customer_runs[key] = json.dumps(runs + new).encode()
         return out
 
